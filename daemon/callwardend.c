@@ -1,0 +1,269 @@
+/* callwardend: command line, start-up, signals and shutdown around the event loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "log.h"
+#include "number.h"
+#include "server.h"
+#include "writer.h"
+
+/* How long a write may wait for the database lock before answering unavailable. */
+#define WRITER_BUSY_MS 1000
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: callwardend [-c FILE] [--listen HOST:PORT] [--unix PATH] [--db PATH]\n"
+	             "                   [--policy PATH] [--country-code CC] [-n|--check-config] "
+	             "[-v]\n");
+}
+
+/* Prints every "file:line: reason" line of a load failure, the first behind a headline. */
+static void
+print_errors(const char *headline, const char *errors)
+{
+	const char *p = errors, *nl;
+	int first = 1;
+
+	while (p != NULL && *p != '\0') {
+		nl = strchr(p, '\n');
+		if (first)
+			fprintf(stderr, "callwardend: %s: %.*s\n", headline,
+			        (int)(nl ? nl - p : (long)strlen(p)), p);
+		else
+			fprintf(stderr, "%.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
+		first = 0;
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+/* Creates the parent directory of path when it is missing (one level, like var/). */
+static void
+make_parent_dir(const char *path)
+{
+	char *copy = strdup(path), *dir;
+	struct stat st;
+
+	if (copy == NULL)
+		return;
+	dir = dirname(copy);
+	if (strcmp(dir, ".") != 0 && stat(dir, &st) == -1 && errno == ENOENT)
+		mkdir(dir, 0750);
+	free(copy);
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+reload_policy(struct server *srv)
+{
+	struct policy *p;
+	char *errors = NULL;
+
+	p = policy_load(srv->settings.policy, srv->settings.country_code, &errors);
+	if (p == NULL) {
+		log_warnx("policy %s has errors, not reloading", srv->settings.policy);
+		print_errors("reload", errors);
+		free(errors);
+		return;
+	}
+	log_info("policy reloaded old=%s new=%s", srv->policy->version, p->version);
+	/* Everything that reads the policy runs on this thread, so the swap is atomic for calls. */
+	policy_unref(srv->policy);
+	srv->policy = p;
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		reload_policy(srv);
+		return;
+	}
+	if (srv->stopping)
+		return;
+	log_info("signal %d: shutting down", (int)sig);
+	srv->stopping = 1;
+	event_base_loopbreak(srv->base);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"unix", required_argument, NULL, 'u'},
+	    {"db", required_argument, NULL, 'd'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"country-code", required_argument, NULL, 'C'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *opt_listen = NULL, *opt_unix = NULL, *opt_db = NULL, *opt_policy = NULL;
+	const char *opt_cc = NULL, *config_path = NULL;
+	struct server srv;
+	struct event *sigs[3];
+	struct timeval flush = {0, 200000};
+	char *errors = NULL, *cause = NULL;
+	int ch, check_only = 0, verbose = 0, i;
+	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+
+	memset(&srv, 0, sizeof(srv));
+	while ((ch = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'l':
+			opt_listen = optarg;
+			break;
+		case 'u':
+			opt_unix = optarg;
+			break;
+		case 'd':
+			opt_db = optarg;
+			break;
+		case 'p':
+			opt_policy = optarg;
+			break;
+		case 'C':
+			opt_cc = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+
+	if (settings_defaults(&srv.settings) == -1)
+		fatalx("out of memory");
+	if (config_path != NULL && settings_load(&srv.settings, config_path, &errors) == -1) {
+		print_errors("bad config", errors);
+		free(errors);
+		settings_free(&srv.settings);
+		return 1;
+	}
+	if ((opt_listen && settings_set(&srv.settings.listen, opt_listen) == -1) ||
+	    (opt_unix && settings_set(&srv.settings.unix_path, opt_unix) == -1) ||
+	    (opt_db && settings_set(&srv.settings.db, opt_db) == -1) ||
+	    (opt_policy && settings_set(&srv.settings.policy, opt_policy) == -1))
+		fatalx("out of memory");
+	if (opt_cc != NULL) {
+		if (!number_valid_cc(opt_cc))
+			fatalx("--country-code must be 1 to 3 digits, not starting with 0");
+		strcpy(srv.settings.country_code, opt_cc);
+	}
+	if (verbose)
+		srv.settings.log_level = LOG_LEVEL_DEBUG;
+	log_init("callwardend", srv.settings.log_level);
+
+	srv.policy = policy_load(srv.settings.policy, srv.settings.country_code, &errors);
+	if (srv.policy == NULL) {
+		if (check_only)
+			fputs(errors ? errors : "policy failed to load\n", stderr);
+		else
+			print_errors("bad policy", errors);
+		free(errors);
+		settings_free(&srv.settings);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		policy_unref(srv.policy);
+		settings_free(&srv.settings);
+		return 0;
+	}
+	log_info("policy %s version=%s", srv.settings.policy, srv.policy->version);
+
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	if (evthread_use_pthreads() == -1)
+		fatalx("libevent has no pthreads support");
+	srv.base = event_base_new();
+	if (srv.base == NULL)
+		fatalx("cannot create the event loop");
+	TAILQ_INIT(&srv.sessions);
+	jb_init(&srv.out);
+	srv.started_at = (int64_t)time(NULL);
+
+	make_parent_dir(srv.settings.db);
+	srv.writer = writer_start(srv.base, srv.settings.db, WRITER_BUSY_MS, &cause);
+	if (srv.writer == NULL)
+		fatalx("db %s", cause);
+	srv.reader = store_open(srv.settings.db, STORE_READER, 0, &cause);
+	if (srv.reader == NULL)
+		fatalx("db %s", cause);
+	log_info("database %s schema=%d", srv.settings.db, store_schema_version(srv.reader));
+
+	if (srv.settings.unix_path[0] != '\0')
+		make_parent_dir(srv.settings.unix_path);
+	if (listener_open_all(&srv, &cause) == -1)
+		fatalx("%s", cause);
+	for (i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(srv.base, signums[i], signal_cb, &srv);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
+			fatalx("cannot watch signal %d", signums[i]);
+	}
+	log_info("ready");
+
+	event_base_dispatch(srv.base);
+
+	/* Stop taking work, let the writer commit what it holds, flush replies, then close. */
+	listener_close_all(&srv);
+	session_quiesce_all(&srv);
+	writer_stop(srv.writer);
+	srv.writer = NULL;
+	event_base_loopexit(srv.base, &flush);
+	event_base_dispatch(srv.base);
+	session_close_all(&srv);
+	for (i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	store_close(srv.reader);
+	flag_list_free(&srv.flags);
+	jb_free(&srv.out);
+	policy_unref(srv.policy);
+	event_base_free(srv.base);
+	settings_free(&srv.settings);
+	libevent_global_shutdown();
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,85 @@
+/*
+ * call.offered: the hot path. Reads the caller's flags on the loop's reader connection (an
+ * indexed lookup that WAL keeps free of writer locks), decides, and answers at once. The only
+ * error is a bad call_id: any other oddity still gets a decision, and a history that cannot be
+ * read gives the default queue marked degraded.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "number.h"
+#include "ops.h"
+#include "route.h"
+
+/* The caller as text: a string, or a JSON number written as digits. */
+static const char *
+call_offered_caller(struct proto_req *r, char *buf, size_t len)
+{
+	const char *caller = proto_peek_str(r, "caller");
+	double v;
+
+	if (caller != NULL)
+		return caller;
+	if (proto_peek_num(r, "caller", &v) && v >= 0 && v < 1e16 && v == floor(v)) {
+		snprintf(buf, len, "%.0f", v);
+		return buf;
+	}
+	return "";
+}
+
+void
+op_call_offered(struct session *s, struct proto_req *r)
+{
+	struct server *srv = s->srv;
+	struct route_input in;
+	struct decision d;
+	struct jbuf *jb;
+	const char *call_id = NULL, *caller, *dialed;
+	char caller_num[NUMBER_BUFSZ], dialed_num[NUMBER_BUFSZ], digits[32];
+	enum store_status st;
+	double ts;
+
+	if (proto_str(r, "call_id", PROTO_REQUIRED, 128, &call_id) != 1) {
+		ops_reply_req_error(s, r);
+		return;
+	}
+	if (call_id[0] == '\0') {
+		ops_reply_error(s, r, PROTO_BAD_FIELD, "field 'call_id' must not be empty");
+		return;
+	}
+
+	memset(&in, 0, sizeof(in));
+	in.ts = ops_now(srv);
+	if (proto_peek_num(r, "ts", &ts) && ts >= 0 && ts <= (double)PROTO_TIME_MAX)
+		in.ts = (int64_t)ts;
+	caller = call_offered_caller(r, digits, sizeof(digits));
+	if (number_normalise(caller, strlen(caller), srv->settings.country_code, caller_num) ==
+	    NUMBER_E164)
+		in.caller = caller_num;
+	dialed = proto_peek_str(r, "dialed");
+	if (dialed != NULL && number_normalise(dialed, strlen(dialed), srv->settings.country_code,
+	                                       dialed_num) == NUMBER_E164)
+		in.dialed = dialed_num;
+
+	if (in.caller != NULL && !policy_allowlisted(srv->policy, in.caller)) {
+		st = store_caller_flags(srv->reader, in.caller, SERVER_ROUTE_FLAGS, &srv->flags);
+		if (st != STORE_OK) {
+			char why[ROUTE_REASON_MAX];
+
+			snprintf(why, sizeof(why), "history unavailable: %s",
+			         store_errmsg(srv->reader));
+			route_degraded(srv->policy, why, &d);
+			goto reply;
+		}
+		in.flags = srv->flags.v;
+		in.nflags = srv->flags.n;
+	}
+	route_decide(srv->policy, &in, &d);
+reply:
+	jb = ops_reply_begin(s, r);
+	jb_kstr(jb, "call_id", call_id);
+	route_write_json(jb, &d);
+	ops_reply_send(s, jb);
+	flag_list_clear(&srv->flags);
+}

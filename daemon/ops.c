@@ -1,0 +1,148 @@
+/* Dispatch of request lines to ops through one table, and the shared reply helpers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "number.h"
+#include "ops.h"
+
+/* Adding an op is one file op_<name>.c and one line here. */
+static const struct op ops_table[] = {
+    {"call.offered", op_call_offered}, {"ping", op_ping},
+    {"flag.add", op_flag_add},         {"flag.revoke", op_flag_revoke},
+    {"caller.show", op_caller_show},
+};
+
+int64_t
+ops_now(struct server *srv)
+{
+	struct timeval tv;
+
+	if (event_base_gettimeofday_cached(srv->base, &tv) == -1)
+		return 0;
+	return (int64_t)tv.tv_sec;
+}
+
+struct jbuf *
+ops_reply_begin(struct session *s, struct proto_req *r)
+{
+	struct jbuf *jb = &s->srv->out;
+
+	jb_reset(jb);
+	proto_reply_ok(jb, proto_req_id(r));
+	return jb;
+}
+
+void
+ops_reply_send(struct session *s, struct jbuf *jb)
+{
+	proto_reply_end(jb);
+	if (jb->oom) {
+		jb_reset(jb);
+		proto_reply_error(jb, NULL, PROTO_INTERNAL, "out of memory building the reply");
+	}
+	session_reply(s, jb->data, jb->len);
+}
+
+void
+ops_reply_error(struct session *s, struct proto_req *r, enum proto_error e, const char *msg)
+{
+	struct jbuf *jb = &s->srv->out;
+
+	jb_reset(jb);
+	proto_reply_error(jb, r != NULL ? proto_req_id(r) : NULL, e, msg);
+	session_reply(s, jb->data, jb->len);
+}
+
+void
+ops_reply_req_error(struct session *s, struct proto_req *r)
+{
+	const char *msg;
+	enum proto_error e = proto_req_error(r, &msg);
+
+	if (e == PROTO_OK) {
+		e = PROTO_INTERNAL;
+		msg = "request failed";
+	}
+	ops_reply_error(s, r, e, msg);
+}
+
+char *
+ops_job_error_line(const char *idjson, enum proto_error e, const char *msg, size_t *len)
+{
+	struct jbuf jb;
+
+	jb_init(&jb);
+	proto_reply_error(&jb, idjson, e, msg);
+	return jb_steal(&jb, len);
+}
+
+enum proto_error
+ops_store_error(enum store_status st)
+{
+	switch (st) {
+	case STORE_NOT_FOUND:
+		return PROTO_NOT_FOUND;
+	case STORE_CONFLICT:
+		return PROTO_CONFLICT;
+	case STORE_BUSY:
+	case STORE_ERROR:
+		return PROTO_UNAVAILABLE;
+	default:
+		return PROTO_INTERNAL;
+	}
+}
+
+int
+ops_caller_number(struct server *srv, struct proto_req *r, const char *caller,
+                  char out[NUMBER_BUFSZ])
+{
+	switch (number_normalise(caller, strlen(caller), srv->settings.country_code, out)) {
+	case NUMBER_E164:
+		return 0;
+	case NUMBER_WITHHELD:
+		return proto_req_fail(r, PROTO_BAD_FIELD,
+		                      "field 'caller' is a withheld caller, not a number");
+	default:
+		return proto_req_fail(r, PROTO_BAD_FIELD,
+		                      "field 'caller' is not a phone number (3 to 15 digits)");
+	}
+}
+
+void
+ops_dispatch(struct session *s, const char *line, size_t len)
+{
+	struct proto_req *r;
+	enum proto_error err;
+	const char *op;
+	char msg[128];
+	size_t i;
+
+	if (s->srv->stopping) {
+		ops_reply_error(s, NULL, PROTO_UNAVAILABLE, "shutting down");
+		return;
+	}
+	r = proto_req_parse(line, len, &err, msg, sizeof(msg));
+	if (r == NULL) {
+		ops_reply_error(s, NULL, err, msg);
+		return;
+	}
+	op = proto_req_op(r);
+	if (op == NULL) {
+		ops_reply_req_error(s, r);
+		proto_req_free(r);
+		return;
+	}
+	for (i = 0; i < sizeof(ops_table) / sizeof(ops_table[0]); i++)
+		if (strcmp(op, ops_table[i].name) == 0)
+			break;
+	if (i == sizeof(ops_table) / sizeof(ops_table[0])) {
+		char shown[80];
+
+		snprintf(msg, sizeof(msg), "unknown op '%s'", log_escape(shown, sizeof(shown), op));
+		ops_reply_error(s, r, PROTO_UNKNOWN_OP, msg);
+	} else
+		ops_table[i].run(s, r);
+	proto_req_free(r);
+}

@@ -1,0 +1,36 @@
+/* The op table and the helpers every op uses to answer. */
+#ifndef CW_OPS_H
+#define CW_OPS_H
+
+#include "proto.h"
+#include "server.h"
+
+struct op {
+	const char *name;
+	void (*run)(struct session *s, struct proto_req *r);
+};
+
+/* Replies with the error recorded in r. */
+void ops_reply_req_error(struct session *s, struct proto_req *r);
+void ops_reply_error(struct session *s, struct proto_req *r, enum proto_error e, const char *msg);
+/* Starts an ok reply in the server's scratch buffer; finish with ops_reply_send. */
+struct jbuf *ops_reply_begin(struct session *s, struct proto_req *r);
+void ops_reply_send(struct session *s, struct jbuf *jb);
+
+/* Maps a failed store status to a protocol error. */
+enum proto_error ops_store_error(enum store_status st);
+
+/* Normalises a supervisor-named caller: 0, or -1 with bad_field recorded in r. */
+int ops_caller_number(struct server *srv, struct proto_req *r, const char *caller,
+                      char out[NUMBER_BUFSZ]);
+
+/* A complete error line for a request answered after the writer; the caller frees it. */
+char *ops_job_error_line(const char *idjson, enum proto_error e, const char *msg, size_t *len);
+
+void op_ping(struct session *s, struct proto_req *r);
+void op_call_offered(struct session *s, struct proto_req *r);
+void op_flag_add(struct session *s, struct proto_req *r);
+void op_flag_revoke(struct session *s, struct proto_req *r);
+void op_caller_show(struct session *s, struct proto_req *r);
+
+#endif

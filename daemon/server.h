@@ -1,0 +1,107 @@
+/* The daemon's shared state and the interfaces between its modules. */
+#ifndef CW_SERVER_H
+#define CW_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "flag.h"
+#include "jbuf.h"
+#include "policy.h"
+#include "proto.h"
+#include "settings.h"
+#include "store.h"
+
+/* Most flags read for one routing decision: bounds the work a flooded caller can cause. */
+#define SERVER_ROUTE_FLAGS 256
+/* Most flags listed by caller.show. */
+#define SERVER_SHOW_FLAGS 1000
+/* Stop reading a connection while this much output waits for a slow reader. */
+#define SESSION_OUTPUT_HIGH (4 * 1024 * 1024)
+/* Stop reading while this many replies wait for the writer thread. */
+#define SESSION_PENDING_MAX 4096
+
+struct writer;
+struct session;
+
+/* A reply slot that keeps its place in the connection's reply order until its text is ready. */
+struct pending {
+	TAILQ_ENTRY(pending) entry;
+	int ready;
+	char *data; /* malloc'ed reply line, owned by the slot */
+	size_t len;
+};
+TAILQ_HEAD(pending_list, pending);
+
+/*
+ * One connection. refs counts the connection itself plus each request waiting for the writer;
+ * the struct is freed when the connection is gone and the last of those completes.
+ */
+struct session {
+	TAILQ_ENTRY(session) entry;
+	uint64_t id;
+	struct server *srv;
+	struct bufferevent *bev; /* NULL once the connection is closed */
+	int refs;
+	int read_eof;   /* peer finished sending; reply to what was read, then close */
+	int discarding; /* dropping an over-long line up to its newline */
+	int paused;     /* reading stopped for backpressure */
+	size_t npending;
+	struct pending_list pending;
+	const char *role; /* recorded in audit rows */
+	char peer[64];
+};
+TAILQ_HEAD(session_list, session);
+
+struct listener {
+	struct server *srv;
+	struct evconnlistener *ev;
+	int is_unix;
+	char name[128];
+};
+
+struct server {
+	struct event_base *base;
+	struct settings settings;
+	struct policy *policy; /* current policy; requests take a reference while they need it */
+	struct store *reader;  /* used only on the loop thread */
+	struct writer *writer;
+	struct listener listeners[2];
+	size_t nlisteners;
+	struct session_list sessions;
+	size_t nsessions;
+	uint64_t next_session_id;
+	int64_t started_at;
+	struct event *accept_retry; /* re-enables accepting after EMFILE */
+	struct jbuf out;            /* scratch for building one reply on the loop thread */
+	struct flag_list flags;     /* scratch for one caller's flags */
+	int stopping;
+};
+
+/* session.c */
+void session_accept(struct server *srv, int fd, const char *peer);
+/* Queues a complete reply line (copied) in request order. */
+void session_reply(struct session *s, const char *data, size_t len);
+/* Reserves the next reply position for a request answered later; takes a session reference. */
+struct pending *session_reserve(struct session *s);
+/* Fills a reserved slot (takes ownership of data) and drops the reference. */
+void session_fulfil(struct session *s, struct pending *slot, char *data, size_t len);
+/* Stops reading every connection; each closes once its replies are written. */
+void session_quiesce_all(struct server *srv);
+void session_close_all(struct server *srv);
+
+/* ops.c: runs one request line; the reply goes through session_reply or a reserved slot. */
+void ops_dispatch(struct session *s, const char *line, size_t len);
+/* Unix time from the loop's cached clock: cheap enough for every request. */
+int64_t ops_now(struct server *srv);
+
+/* listener.c */
+int listener_open_all(struct server *srv, char **cause);
+void listener_close_all(struct server *srv);
+
+#endif

@@ -1,0 +1,318 @@
+/*
+ * One connection: reads lines, hands each to ops_dispatch, and writes replies in request order.
+ *
+ * Lifecycle: a session holds one reference for its connection and one per request waiting for
+ * the writer thread. Replies answered at once go straight to the output buffer unless an earlier
+ * request is still waiting, in which case they queue behind it as ready slots. When the peer
+ * closes its side, what was read is still answered; the socket closes once every reply is out.
+ * On an error the socket closes at once and late replies are dropped. The struct is freed when
+ * the last reference goes, so a writer callback never touches freed memory.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "log.h"
+#include "server.h"
+
+static void session_read_cb(struct bufferevent *bev, void *arg);
+static void session_write_cb(struct bufferevent *bev, void *arg);
+static void session_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void
+session_unref(struct session *s)
+{
+	struct pending *p;
+
+	if (--s->refs > 0)
+		return;
+	while ((p = TAILQ_FIRST(&s->pending)) != NULL) {
+		TAILQ_REMOVE(&s->pending, p, entry);
+		free(p->data);
+		free(p);
+	}
+	free(s);
+}
+
+/* Closes the connection (the one exit path) and drops its reference. */
+static void
+session_close(struct session *s, const char *why)
+{
+	struct server *srv = s->srv;
+
+	if (s->bev == NULL)
+		return;
+	log_debug("conn=%llu closed reason=%s", (unsigned long long)s->id, why);
+	bufferevent_free(s->bev);
+	s->bev = NULL;
+	TAILQ_REMOVE(&srv->sessions, s, entry);
+	srv->nsessions--;
+	if (srv->accept_retry != NULL && srv->nsessions < (size_t)srv->settings.max_connections)
+		event_active(srv->accept_retry, EV_TIMEOUT, 0);
+	session_unref(s);
+}
+
+void
+session_accept(struct server *srv, int fd, const char *peer)
+{
+	struct session *s;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		log_warnx("out of memory accepting a connection");
+		evutil_closesocket(fd);
+		return;
+	}
+	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL) {
+		log_warnx("cannot set up a connection");
+		evutil_closesocket(fd);
+		free(s);
+		return;
+	}
+	s->srv = srv;
+	s->id = ++srv->next_session_id;
+	s->refs = 1;
+	s->role = "ops";
+	TAILQ_INIT(&s->pending);
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	log_debug("conn=%llu accepted peer=%s", (unsigned long long)s->id, s->peer);
+}
+
+/* Closes a half-closed session once everything it owes has been written. */
+static void
+session_check_done(struct session *s)
+{
+	if (s->bev != NULL && s->read_eof && !s->paused && s->npending == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		session_close(s, "eof");
+}
+
+static void
+session_write(struct session *s, const char *data, size_t len)
+{
+	if (s->bev == NULL)
+		return;
+	if (bufferevent_write(s->bev, data, len) == -1)
+		session_close(s, "output buffer failure");
+}
+
+void
+session_reply(struct session *s, const char *data, size_t len)
+{
+	struct pending *p;
+
+	if (s->bev == NULL)
+		return;
+	if (TAILQ_EMPTY(&s->pending)) {
+		session_write(s, data, len);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || (p->data = malloc(len)) == NULL) {
+		free(p);
+		session_close(s, "out of memory");
+		return;
+	}
+	memcpy(p->data, data, len);
+	p->len = len;
+	p->ready = 1;
+	TAILQ_INSERT_TAIL(&s->pending, p, entry);
+}
+
+struct pending *
+session_reserve(struct session *s)
+{
+	struct pending *p;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	TAILQ_INSERT_TAIL(&s->pending, p, entry);
+	s->npending++;
+	s->refs++;
+	return p;
+}
+
+static void
+session_resume(struct session *s)
+{
+	if (s->bev == NULL || !s->paused)
+		return;
+	if (s->npending >= SESSION_PENDING_MAX / 2 ||
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) >= SESSION_OUTPUT_HIGH / 2)
+		return;
+	s->paused = 0;
+	if (!s->read_eof)
+		bufferevent_enable(s->bev, EV_READ);
+	/* Lines may already wait in the input buffer: no new read event would announce them. */
+	session_read_cb(s->bev, s);
+}
+
+void
+session_fulfil(struct session *s, struct pending *slot, char *data, size_t len)
+{
+	struct pending *p;
+
+	slot->data = data;
+	slot->len = len;
+	slot->ready = 1;
+	s->npending--;
+	/* Write out every ready reply at the head, in order. */
+	while ((p = TAILQ_FIRST(&s->pending)) != NULL && p->ready) {
+		TAILQ_REMOVE(&s->pending, p, entry);
+		if (p->data != NULL)
+			session_write(s, p->data, p->len);
+		free(p->data);
+		free(p);
+	}
+	if (s->bev != NULL) {
+		session_resume(s);
+		session_check_done(s);
+	}
+	session_unref(s);
+}
+
+static void
+session_line_too_long(struct session *s)
+{
+	struct jbuf *jb = &s->srv->out;
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "line longer than %zu bytes", s->srv->settings.max_line);
+	jb_reset(jb);
+	proto_reply_error(jb, NULL, PROTO_LINE_TOO_LONG, msg);
+	if (!jb->oom)
+		session_reply(s, jb->data, jb->len);
+}
+
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t max = s->srv->settings.max_line;
+
+	/* A reference keeps s alive if a reply below closes the connection. */
+	s->refs++;
+	while (s->bev != NULL) {
+		struct evbuffer_ptr eol;
+		size_t avail, len, eol_len = 0;
+		char *line;
+
+		if (s->npending >= SESSION_PENDING_MAX ||
+		    evbuffer_get_length(bufferevent_get_output(bev)) >= SESSION_OUTPUT_HIGH) {
+			/* Backpressure: the client is not reading, or the writer is behind. */
+			s->paused = 1;
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
+		avail = evbuffer_get_length(in);
+		if (avail == 0)
+			break;
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
+			if (s->discarding) {
+				evbuffer_drain(in, avail);
+			} else if (avail > max + 1) {
+				/* +1: a "\r" before the newline may still come. */
+				session_line_too_long(s);
+				s->discarding = 1;
+				evbuffer_drain(in, avail);
+			} else if (s->read_eof) {
+				/* A last line without its newline: answer it all the same. */
+				line = (char *)evbuffer_pullup(in, (ssize_t)avail);
+				if (line != NULL)
+					ops_dispatch(s, line, avail);
+				evbuffer_drain(in, avail);
+			}
+			break;
+		}
+		if (s->discarding) {
+			s->discarding = 0;
+			evbuffer_drain(in, (size_t)eol.pos + eol_len);
+			continue;
+		}
+		len = (size_t)eol.pos;
+		line =
+		    len > max + 1 ? NULL : (char *)evbuffer_pullup(in, eol.pos + (ssize_t)eol_len);
+		if (line != NULL && len > 0 && line[len - 1] == '\r')
+			len--;
+		if (line == NULL || len > max) {
+			session_line_too_long(s);
+			evbuffer_drain(in, (size_t)eol.pos + eol_len);
+			continue;
+		}
+		ops_dispatch(s, line, len);
+		if (s->bev != NULL)
+			evbuffer_drain(in, (size_t)eol.pos + eol_len);
+	}
+	if (s->bev != NULL)
+		session_check_done(s);
+	session_unref(s);
+}
+
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	s->refs++;
+	session_resume(s);
+	session_check_done(s);
+	session_unref(s);
+}
+
+static void
+session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (what & BEV_EVENT_EOF) {
+		/* Half close: answer everything already received, then close. */
+		s->read_eof = 1;
+		s->refs++;
+		session_read_cb(bev, s);
+		if (s->bev != NULL)
+			bufferevent_disable(bev, EV_READ);
+		if (s->bev != NULL)
+			session_check_done(s);
+		session_unref(s);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		session_close(s, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	else
+		session_close(s, "event");
+}
+
+void
+session_quiesce_all(struct server *srv)
+{
+	struct session *s, *next;
+
+	/* Treat every peer as finished sending: answer what was read, then close. */
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		s->read_eof = 1;
+		bufferevent_disable(s->bev, EV_READ);
+		session_check_done(s);
+	}
+}
+
+void
+session_close_all(struct server *srv)
+{
+	struct session *s;
+
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
+		session_close(s, "shutdown");
+}

@@ -1,0 +1,203 @@
+/*
+ * The writer thread. Jobs queue under a mutex; the thread takes every queued job, runs them in
+ * one transaction (each job is its own savepoint inside the store) and commits once, so a burst
+ * of writes costs one fsync. Finished jobs go back to the loop through an eventfd, where their
+ * done callbacks send the replies: a reply is never sent before its commit.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "writer.h"
+
+STAILQ_HEAD(job_queue, job);
+
+struct writer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct job_queue todo; /* loop -> thread */
+	struct job_queue done; /* thread -> loop */
+	int stop;
+	int efd;
+	struct event *ev;
+	struct store *store; /* owned by the thread */
+};
+
+static void
+writer_fail_all(struct job_queue *batch, enum store_status st, const char *msg)
+{
+	struct job *job;
+
+	STAILQ_FOREACH(job, batch, entry)
+	{
+		job->status = st;
+		snprintf(job->errmsg, sizeof(job->errmsg), "%s", msg);
+	}
+}
+
+static void
+writer_run_batch(struct writer *w, struct job_queue *batch)
+{
+	struct job *job;
+	enum store_status st;
+
+	st = store_begin(w->store);
+	if (st != STORE_OK) {
+		writer_fail_all(batch, st, store_errmsg(w->store));
+		return;
+	}
+	STAILQ_FOREACH(job, batch, entry)
+	{
+		job->status = STORE_OK;
+		job->errmsg[0] = '\0';
+		job->run(w->store, job);
+		if (job->status == STORE_BUSY || job->status == STORE_ERROR)
+			snprintf(job->errmsg, sizeof(job->errmsg), "%s", store_errmsg(w->store));
+	}
+	st = store_commit(w->store);
+	if (st != STORE_OK) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s", store_errmsg(w->store));
+		store_rollback(w->store);
+		writer_fail_all(batch, st, msg);
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct job_queue batch;
+	uint64_t one = 1;
+	int stop;
+
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		while (STAILQ_EMPTY(&w->todo) && !w->stop)
+			pthread_cond_wait(&w->wake, &w->lock);
+		STAILQ_INIT(&batch);
+		STAILQ_CONCAT(&batch, &w->todo);
+		stop = w->stop;
+		pthread_mutex_unlock(&w->lock);
+
+		if (!STAILQ_EMPTY(&batch)) {
+			writer_run_batch(w, &batch);
+			pthread_mutex_lock(&w->lock);
+			STAILQ_CONCAT(&w->done, &batch);
+			pthread_mutex_unlock(&w->lock);
+			if (write(w->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+				log_warn("writer: eventfd");
+		} else if (stop)
+			break;
+	}
+	return NULL;
+}
+
+/* Runs the done callbacks of finished jobs on the loop thread. */
+static void
+writer_drain(struct writer *w)
+{
+	struct job_queue done;
+	struct job *job;
+
+	pthread_mutex_lock(&w->lock);
+	STAILQ_INIT(&done);
+	STAILQ_CONCAT(&done, &w->done);
+	pthread_mutex_unlock(&w->lock);
+	while ((job = STAILQ_FIRST(&done)) != NULL) {
+		STAILQ_REMOVE_HEAD(&done, entry);
+		job->done(job);
+	}
+}
+
+static void
+writer_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t n;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_warn("writer: eventfd read");
+	writer_drain(arg);
+}
+
+struct writer *
+writer_start(struct event_base *base, const char *path, int busy_ms, char **cause)
+{
+	struct writer *w;
+
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		*cause = strdup("out of memory");
+		return NULL;
+	}
+	STAILQ_INIT(&w->todo);
+	STAILQ_INIT(&w->done);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	w->efd = -1;
+	w->store = store_open(path, STORE_WRITER, busy_ms, cause);
+	if (w->store == NULL)
+		goto fail;
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->efd == -1) {
+		*cause = strdup("eventfd failed");
+		goto fail;
+	}
+	w->ev = event_new(base, w->efd, EV_READ | EV_PERSIST, writer_ready_cb, w);
+	if (w->ev == NULL || event_add(w->ev, NULL) == -1) {
+		*cause = strdup("cannot watch the writer's eventfd");
+		goto fail;
+	}
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		*cause = strdup("cannot start the writer thread");
+		goto fail;
+	}
+	return w;
+fail:
+	if (w->ev != NULL)
+		event_free(w->ev);
+	if (w->efd != -1)
+		close(w->efd);
+	store_close(w->store);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	free(w);
+	return NULL;
+}
+
+void
+writer_submit(struct writer *w, struct job *job)
+{
+	pthread_mutex_lock(&w->lock);
+	STAILQ_INSERT_TAIL(&w->todo, job, entry);
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+writer_stop(struct writer *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	writer_drain(w);
+	event_free(w->ev);
+	close(w->efd);
+	store_close(w->store);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	free(w);
+}

@@ -1,0 +1,438 @@
+/* Request lines: validation of the raw bytes, JSON parsing (cJSON), typed field access, replies. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "proto.h"
+
+struct proto_req {
+	cJSON *root;
+	enum proto_error err;
+	char msg[256];
+	int has_id;
+	struct jbuf id; /* the id re-encoded as JSON, for echoing */
+};
+
+static const char *const proto_error_names[] = {
+    [PROTO_OK] = "ok",
+    [PROTO_BAD_JSON] = "bad_json",
+    [PROTO_LINE_TOO_LONG] = "line_too_long",
+    [PROTO_UNKNOWN_OP] = "unknown_op",
+    [PROTO_MISSING_FIELD] = "missing_field",
+    [PROTO_BAD_FIELD] = "bad_field",
+    [PROTO_NOT_FOUND] = "not_found",
+    [PROTO_UNAUTHORIZED] = "unauthorized",
+    [PROTO_FORBIDDEN] = "forbidden",
+    [PROTO_CONFLICT] = "conflict",
+    [PROTO_UNAVAILABLE] = "unavailable",
+    [PROTO_INTERNAL] = "internal",
+};
+
+const char *
+proto_error_name(enum proto_error e)
+{
+	if ((size_t)e >= sizeof(proto_error_names) / sizeof(proto_error_names[0]))
+		return "internal";
+	return proto_error_names[e];
+}
+
+enum scan_result { SCAN_OK, SCAN_BAD_UTF8, SCAN_CONTROL, SCAN_NUL_ESCAPE };
+
+/*
+ * One pass over the raw line: valid UTF-8 (no overlongs, surrogates or code points past
+ * U+10FFFF), no raw control bytes other than tab, and no \u0000 escape, which cJSON would
+ * silently turn into a truncated C string.
+ */
+static enum scan_result
+proto_scan(const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = p[i];
+
+		if (c < 0x80) {
+			if (c < 0x20 && c != '\t')
+				return SCAN_CONTROL;
+			if (c == '\\' && i + 1 < len) {
+				if (p[i + 1] == 'u' && i + 5 < len &&
+				    memcmp(p + i + 2, "0000", 4) == 0)
+					return SCAN_NUL_ESCAPE;
+				i += 2; /* skip the escaped character, so "\\u0000" is plain text */
+				continue;
+			}
+			i++;
+			continue;
+		}
+		size_t n;
+		unsigned int cp;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else
+			return SCAN_BAD_UTF8;
+		if (i + n >= len)
+			return SCAN_BAD_UTF8;
+		for (size_t k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return SCAN_BAD_UTF8;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return SCAN_BAD_UTF8;
+		i += n + 1;
+	}
+	return SCAN_OK;
+}
+
+static void
+proto_encode_id(struct jbuf *jb, const cJSON *item)
+{
+	if (cJSON_IsString(item))
+		jb_str(jb, item->valuestring);
+	else if (cJSON_IsNumber(item))
+		jb_num(jb, item->valuedouble);
+	else if (cJSON_IsTrue(item))
+		jb_bool(jb, 1);
+	else if (cJSON_IsFalse(item))
+		jb_bool(jb, 0);
+	else
+		jb_null(jb);
+}
+
+struct proto_req *
+proto_req_parse(const char *line, size_t len, enum proto_error *err, char *msg, size_t msglen)
+{
+	struct proto_req *r;
+	const char *end = NULL;
+	cJSON *root, *id;
+	enum scan_result scan;
+
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		len--;
+	scan = proto_scan((const unsigned char *)line, len);
+	if (scan == SCAN_BAD_UTF8 || scan == SCAN_CONTROL) {
+		*err = PROTO_BAD_JSON;
+		snprintf(msg, msglen, "%s",
+		         scan == SCAN_BAD_UTF8 ? "line is not valid UTF-8"
+		                               : "line holds a raw control character");
+		return NULL;
+	}
+	root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+	if (root == NULL) {
+		*err = PROTO_BAD_JSON;
+		snprintf(msg, msglen, "line is not valid JSON");
+		return NULL;
+	}
+	while (end != NULL && end < line + len && (*end == ' ' || *end == '\t'))
+		end++;
+	if (end != line + len || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		*err = PROTO_BAD_JSON;
+		snprintf(msg, msglen, "%s",
+		         end != line + len ? "unexpected text after the JSON object"
+		                           : "line is not a JSON object");
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		cJSON_Delete(root);
+		*err = PROTO_INTERNAL;
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	r->root = root;
+	jb_init(&r->id);
+	id = cJSON_GetObjectItemCaseSensitive(root, "id");
+	if (id != NULL) {
+		if (cJSON_IsObject(id) || cJSON_IsArray(id))
+			proto_req_fail(r, PROTO_BAD_FIELD, "field 'id' must be a JSON scalar");
+		else {
+			proto_encode_id(&r->id, id);
+			r->has_id = !r->id.oom;
+		}
+	}
+	if (scan == SCAN_NUL_ESCAPE)
+		proto_req_fail(r, PROTO_BAD_FIELD, "a string holds a NUL character (\\u0000)");
+	*err = PROTO_OK;
+	return r;
+}
+
+void
+proto_req_free(struct proto_req *r)
+{
+	if (r == NULL)
+		return;
+	cJSON_Delete(r->root);
+	jb_free(&r->id);
+	free(r);
+}
+
+const char *
+proto_req_op(struct proto_req *r)
+{
+	const char *op = NULL;
+
+	if (r->err != PROTO_OK)
+		return NULL;
+	if (proto_str(r, "op", PROTO_REQUIRED, 64, &op) != 1)
+		return NULL;
+	return op;
+}
+
+const char *
+proto_req_id(const struct proto_req *r)
+{
+	return r->has_id ? r->id.data : NULL;
+}
+
+enum proto_error
+proto_req_error(const struct proto_req *r, const char **msg)
+{
+	if (msg != NULL)
+		*msg = r->msg;
+	return r->err;
+}
+
+int
+proto_req_fail(struct proto_req *r, enum proto_error e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->err != PROTO_OK)
+		return -1;
+	r->err = e;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The field, or NULL when absent or JSON null; -1 in *missing when required and absent. */
+static const cJSON *
+proto_field(struct proto_req *r, const char *name, int required, int *rc)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(r->root, name);
+
+	if (item == NULL || cJSON_IsNull(item)) {
+		if (required)
+			*rc = proto_req_fail(r, PROTO_MISSING_FIELD, "missing field '%s'", name);
+		else
+			*rc = 0;
+		return NULL;
+	}
+	*rc = 1;
+	return item;
+}
+
+int
+proto_str(struct proto_req *r, const char *name, int required, size_t maxlen, const char **out)
+{
+	const cJSON *item;
+	int rc;
+
+	if ((item = proto_field(r, name, required, &rc)) == NULL)
+		return rc;
+	if (!cJSON_IsString(item))
+		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' must be a string", name);
+	if (strlen(item->valuestring) > maxlen)
+		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' is longer than %zu bytes",
+		                      name, maxlen);
+	*out = item->valuestring;
+	return 1;
+}
+
+int
+proto_int(struct proto_req *r, const char *name, int required, int64_t min, int64_t max,
+          int64_t *out)
+{
+	const cJSON *item;
+	double v;
+	int rc;
+
+	if ((item = proto_field(r, name, required, &rc)) == NULL)
+		return rc;
+	v = item->valuedouble;
+	if (!cJSON_IsNumber(item) || !isfinite(v) || v != floor(v) || v < (double)min ||
+	    v > (double)max)
+		return proto_req_fail(r, PROTO_BAD_FIELD,
+		                      "field '%s' must be an integer from %lld to %lld", name,
+		                      (long long)min, (long long)max);
+	*out = (int64_t)v;
+	return 1;
+}
+
+int
+proto_num(struct proto_req *r, const char *name, int required, double min, double max, double *out)
+{
+	const cJSON *item;
+	double v;
+	int rc;
+
+	if ((item = proto_field(r, name, required, &rc)) == NULL)
+		return rc;
+	v = item->valuedouble;
+	if (!cJSON_IsNumber(item) || !isfinite(v) || v < min || v > max)
+		return proto_req_fail(r, PROTO_BAD_FIELD,
+		                      "field '%s' must be a number from %g to %g", name, min, max);
+	*out = v;
+	return 1;
+}
+
+int
+proto_bool(struct proto_req *r, const char *name, int required, int *out)
+{
+	const cJSON *item;
+	int rc;
+
+	if ((item = proto_field(r, name, required, &rc)) == NULL)
+		return rc;
+	if (!cJSON_IsBool(item))
+		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' must be true or false", name);
+	*out = cJSON_IsTrue(item);
+	return 1;
+}
+
+int
+proto_str_array(struct proto_req *r, const char *name, int required, size_t maxn, size_t maxlen,
+                const char ***out, size_t *n)
+{
+	const cJSON *item, *el;
+	const char **v;
+	size_t count, i = 0;
+	int rc;
+
+	if ((item = proto_field(r, name, required, &rc)) == NULL)
+		return rc;
+	if (!cJSON_IsArray(item))
+		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' must be an array of strings",
+		                      name);
+	count = (size_t)cJSON_GetArraySize(item);
+	if (count > maxn)
+		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' has more than %zu entries",
+		                      name, maxn);
+	v = calloc(count + 1, sizeof(*v));
+	if (v == NULL)
+		return proto_req_fail(r, PROTO_INTERNAL, "out of memory");
+	cJSON_ArrayForEach(el, item)
+	{
+		if (!cJSON_IsString(el) || strlen(el->valuestring) > maxlen) {
+			free(v);
+			return proto_req_fail(r, PROTO_BAD_FIELD,
+			                      "field '%s' must hold strings of at most %zu bytes",
+			                      name, maxlen);
+		}
+		v[i++] = el->valuestring;
+	}
+	*out = v;
+	*n = count;
+	return 1;
+}
+
+int
+proto_ts(struct proto_req *r, int64_t now, int64_t *out)
+{
+	double v;
+	int rc;
+
+	rc = proto_num(r, "ts", PROTO_OPTIONAL, 0, (double)PROTO_TIME_MAX, &v);
+	if (rc == 1)
+		*out = (int64_t)v;
+	else if (rc == 0)
+		*out = now;
+	return rc;
+}
+
+const char *
+proto_peek_str(const struct proto_req *r, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(r->root, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+int
+proto_peek_num(const struct proto_req *r, const char *name, double *out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(r->root, name);
+
+	if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble))
+		return 0;
+	*out = item->valuedouble;
+	return 1;
+}
+
+int
+proto_check_fields(struct proto_req *r, const char *const *allowed)
+{
+	const cJSON *item;
+	size_t i;
+
+	cJSON_ArrayForEach(item, r->root)
+	{
+		const char *k = item->string;
+
+		if (strcmp(k, "op") == 0 || strcmp(k, "id") == 0 || strcmp(k, "ts") == 0)
+			continue;
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(k, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			char shown[64];
+			size_t j;
+
+			/* The name is untrusted: show a clipped, printable copy. */
+			for (j = 0; k[j] != '\0' && j < sizeof(shown) - 1; j++)
+				shown[j] = ((unsigned char)k[j] < 0x20) ? '?' : k[j];
+			shown[j] = '\0';
+			return proto_req_fail(r, PROTO_BAD_FIELD, "unknown field '%s'", shown);
+		}
+	}
+	return 0;
+}
+
+void
+proto_reply_ok(struct jbuf *jb, const char *idjson)
+{
+	jb_obj_begin(jb);
+	if (idjson != NULL) {
+		jb_key(jb, "id");
+		jb_raw(jb, idjson, strlen(idjson));
+	}
+	jb_kbool(jb, "ok", 1);
+}
+
+void
+proto_reply_end(struct jbuf *jb)
+{
+	jb_obj_end(jb);
+	jb_append(jb, "\n", 1);
+}
+
+void
+proto_reply_error(struct jbuf *jb, const char *idjson, enum proto_error e, const char *msg)
+{
+	jb_obj_begin(jb);
+	if (idjson != NULL) {
+		jb_key(jb, "id");
+		jb_raw(jb, idjson, strlen(idjson));
+	}
+	jb_kbool(jb, "ok", 0);
+	jb_key(jb, "error");
+	jb_obj_begin(jb);
+	jb_kstr(jb, "code", proto_error_name(e));
+	jb_kstr(jb, "message", msg);
+	jb_obj_end(jb);
+	proto_reply_end(jb);
+}

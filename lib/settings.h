@@ -1,0 +1,48 @@
+/* Daemon settings: embedded defaults, an optional libconfig file, then command-line overrides. */
+#ifndef CW_SETTINGS_H
+#define CW_SETTINGS_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define SETTINGS_DEFAULT_LISTEN "127.0.0.1:7700"
+#define SETTINGS_DEFAULT_UNIX   "var/callwarden.sock"
+#define SETTINGS_DEFAULT_DB     "var/callwarden.db"
+#define SETTINGS_DEFAULT_POLICY "config/policy.conf"
+#define SETTINGS_MAX_LINE_MIN   1024
+#define SETTINGS_MAX_LINE_MAX   (16 * 1024 * 1024)
+
+/* Strings are malloc'ed and owned by the settings; an empty listen or unix_path disables it. */
+struct settings {
+	char *listen;
+	char *unix_path;
+	char *db;
+	char *policy;
+	char country_code[4];
+	size_t max_line;
+	int max_connections;
+	enum log_level log_level;
+};
+
+/* Fills in the embedded defaults. Returns -1 when out of memory. */
+int settings_defaults(struct settings *st);
+void settings_free(struct settings *st);
+
+/*
+ * Reads a libconfig file over the current values. On error returns -1 and sets *errors (caller
+ * frees) to "file:line: reason" lines; st keeps what it had.
+ */
+int settings_load(struct settings *st, const char *path, char **errors);
+
+/* Replaces one string setting (a copy is taken). Returns -1 when out of memory. */
+int settings_set(char **field, const char *value);
+
+/*
+ * Splits "HOST:PORT" or "[V6]:PORT". host gets the host text, *port the port (0..65535).
+ * Returns -1 with a message in cause (cause_len bytes) on a malformed value.
+ */
+int settings_split_hostport(const char *s, char *host, size_t hostlen, int *port, char *cause,
+                            size_t cause_len);
+
+#endif
