@@ -248,10 +248,20 @@ jb_num(struct jbuf *jb, double v)
 		return;
 	}
 	jb_sep(jb);
-	if (v == (double)(int64_t)v && fabs(v) < 1e15)
+	if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {
 		n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-	else
-		n = snprintf(tmp, sizeof(tmp), "%.6g", v);
+	} else {
+		/* The shortest of %.15g..%.17g that reads back as the same double. */
+		int prec;
+
+		for (prec = 15; prec < 17; prec++) {
+			n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+			if (strtod(tmp, NULL) == v)
+				break;
+		}
+		if (prec == 17)
+			n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+	}
 	jb_append(jb, tmp, (size_t)n);
 }
 

@@ -14,8 +14,15 @@ struct proto_req {
 	enum proto_error err;
 	char msg[256];
 	int has_id;
+	int has_nul;    /* the line held \u0000 escapes, parsed as NUL_MARK */
 	struct jbuf id; /* the id re-encoded as JSON, for echoing */
 };
+
+/*
+ * cJSON would cut a string at an escaped NUL without telling. Such lines are parsed with each
+ * \u0000 turned into this control character, and getters refuse strings that hold it.
+ */
+#define NUL_MARK '\x1f'
 
 static const char *const proto_error_names[] = {
     [PROTO_OK] = "ok",
@@ -96,6 +103,27 @@ proto_scan(const unsigned char *p, size_t len)
 	return SCAN_OK;
 }
 
+/* A copy of line with every \u0000 escape rewritten as \u001f (same length). */
+static char *
+proto_mark_nuls(const char *line, size_t len)
+{
+	char *copy = malloc(len + 1);
+	size_t i;
+
+	if (copy == NULL)
+		return NULL;
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	for (i = 0; i + 1 < len; i++) {
+		if (copy[i] != '\\')
+			continue;
+		if (copy[i + 1] == 'u' && i + 5 < len && memcmp(copy + i + 2, "0000", 4) == 0)
+			memcpy(copy + i + 2, "001f", 4);
+		i++; /* skip the escaped character */
+	}
+	return copy;
+}
+
 static void
 proto_encode_id(struct jbuf *jb, const cJSON *item)
 {
@@ -129,7 +157,23 @@ proto_req_parse(const char *line, size_t len, enum proto_error *err, char *msg, 
 		                               : "line holds a raw control character");
 		return NULL;
 	}
-	root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+	if (scan == SCAN_NUL_ESCAPE) {
+		char *copy = proto_mark_nuls(line, len);
+
+		if (copy == NULL) {
+			*err = PROTO_INTERNAL;
+			snprintf(msg, msglen, "out of memory");
+			return NULL;
+		}
+		size_t off = 0;
+
+		root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
+		if (end != NULL)
+			off = (size_t)(end - copy);
+		free(copy);
+		end = line + off;
+	} else
+		root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
 	if (root == NULL) {
 		*err = PROTO_BAD_JSON;
 		snprintf(msg, msglen, "line is not valid JSON");
@@ -163,8 +207,7 @@ proto_req_parse(const char *line, size_t len, enum proto_error *err, char *msg, 
 			r->has_id = !r->id.oom;
 		}
 	}
-	if (scan == SCAN_NUL_ESCAPE)
-		proto_req_fail(r, PROTO_BAD_FIELD, "a string holds a NUL character (\\u0000)");
+	r->has_nul = scan == SCAN_NUL_ESCAPE;
 	*err = PROTO_OK;
 	return r;
 }
@@ -246,6 +289,8 @@ proto_str(struct proto_req *r, const char *name, int required, size_t maxlen, co
 		return rc;
 	if (!cJSON_IsString(item))
 		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' must be a string", name);
+	if (r->has_nul && strchr(item->valuestring, NUL_MARK) != NULL)
+		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' holds a NUL character", name);
 	if (strlen(item->valuestring) > maxlen)
 		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' is longer than %zu bytes",
 		                      name, maxlen);
@@ -327,7 +372,8 @@ proto_str_array(struct proto_req *r, const char *name, int required, size_t maxn
 		return proto_req_fail(r, PROTO_INTERNAL, "out of memory");
 	cJSON_ArrayForEach(el, item)
 	{
-		if (!cJSON_IsString(el) || strlen(el->valuestring) > maxlen) {
+		if (!cJSON_IsString(el) || strlen(el->valuestring) > maxlen ||
+		    (r->has_nul && strchr(el->valuestring, NUL_MARK) != NULL)) {
 			free(v);
 			return proto_req_fail(r, PROTO_BAD_FIELD,
 			                      "field '%s' must hold strings of at most %zu bytes",

@@ -1,0 +1,748 @@
+/* Unit tests for the routing decision, against the shipped sample policy and a small inline one. */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "route.h"
+
+#define SAMPLE CW_SOURCE_DIR "/config/policy.conf"
+
+#define DAY      86400
+#define TS       1795392000 /* 2026-11-23 00:00:00 UTC */
+#define NOV20    1795185000 /* 2026-11-20 14:30:00 UTC */
+#define NEVER    0
+#define AT_TS    INT64_MIN /* expires exactly at the call's ts */
+#define MAXFLAGS 8
+
+#define F(c, a, e)                                                                                 \
+	{                                                                                          \
+		.code = (c), .age = (a), .expires = (e)                                            \
+	}
+#define FR(c, a, e)                                                                                \
+	{                                                                                          \
+		.code = (c), .age = (a), .expires = (e), .revoked = 1                              \
+	}
+#define FB(c, a, e, b, r)                                                                          \
+	{                                                                                          \
+		.code = (c), .age = (a), .expires = (e), .by = (b), .reason = (r)                  \
+	}
+
+/* A flag relative to TS: created age seconds before it; expires in seconds after it. */
+struct fspec {
+	const char *code;
+	int64_t age;
+	int64_t expires; /* NEVER, AT_TS, or seconds after TS (negative: expired) */
+	int revoked;
+	const char *by;
+	const char *reason;
+};
+
+struct rcase {
+	const char *what;
+	const char *caller; /* NULL: withheld */
+	const char *dialed;
+	struct fspec flags[MAXFLAGS]; /* ends at the first NULL code */
+	const char *queue;
+	const char *rule;
+	int action;
+	int priority;
+	int record;
+	int alert;
+	const char *announce; /* compared only when the case sets it, or want_no_announce */
+	int max_wait_s;       /* 0: not compared */
+	const char *reason;   /* NULL: not compared */
+	size_t active;
+	double score; /* < 0: not compared */
+};
+
+static struct policy *pol;
+static struct flag flagbuf[MAXFLAGS];
+
+static size_t
+build_flags(const struct fspec *fs)
+{
+	size_t n;
+
+	for (n = 0; n < MAXFLAGS && fs[n].code != NULL; n++) {
+		struct flag *f = &flagbuf[n];
+
+		memset(f, 0, sizeof(*f));
+		f->id = (int64_t)n + 1;
+		strcpy(f->caller, "+15551234567");
+		f->code = (char *)fs[n].code;
+		f->reason = (char *)(fs[n].reason ? fs[n].reason : "test");
+		f->created_by = (char *)(fs[n].by ? fs[n].by : "sup-1");
+		f->source = (char *)"supervisor";
+		f->created_at = TS - fs[n].age;
+		if (fs[n].expires == AT_TS)
+			f->expires_at = TS;
+		else if (fs[n].expires != NEVER)
+			f->expires_at = TS + fs[n].expires;
+		if (fs[n].revoked)
+			f->revoked_at = TS - 1;
+	}
+	return n;
+}
+
+static void
+run_case(const struct policy *p, const struct rcase *c)
+{
+	struct route_input in;
+	struct decision d;
+
+	memset(&d, 0x5a, sizeof(d)); /* every field must be set by route_decide */
+	in.caller = c->caller;
+	in.dialed = c->dialed;
+	in.ts = TS;
+	in.nflags = build_flags(c->flags);
+	in.flags = flagbuf;
+	route_decide(p, &in, &d);
+
+	ck_assert_msg(strcmp(d.queue->name, c->queue) == 0, "%s: queue %s", c->what, d.queue->name);
+	ck_assert_msg(strcmp(d.rule, c->rule) == 0, "%s: rule %s", c->what, d.rule);
+	ck_assert_msg((int)d.action == c->action, "%s: action", c->what);
+	ck_assert_msg(d.priority == c->priority, "%s: priority %d", c->what, d.priority);
+	ck_assert_msg(d.record == c->record, "%s: record %d", c->what, d.record);
+	ck_assert_msg(d.alert == c->alert, "%s: alert %d", c->what, d.alert);
+	if (c->announce != NULL)
+		ck_assert_msg(d.announce != NULL && strcmp(d.announce, c->announce) == 0,
+		              "%s: announce", c->what);
+	if (c->max_wait_s != 0)
+		ck_assert_msg(d.max_wait_s == c->max_wait_s, "%s: max_wait_s %d", c->what,
+		              d.max_wait_s);
+	if (c->reason != NULL)
+		ck_assert_msg(strcmp(d.reason, c->reason) == 0, "%s: reason '%s'", c->what,
+		              d.reason);
+	ck_assert_msg(d.active_flags == c->active, "%s: active %zu", c->what, d.active_flags);
+	if (c->score >= 0)
+		ck_assert_msg(fabs(d.score - c->score) < 0.005, "%s: score %f", c->what, d.score);
+	ck_assert_ptr_eq(d.policy, p);
+	ck_assert_int_eq(d.degraded, 0);
+}
+
+#define Q DECISION_QUEUE
+#define R DECISION_REJECT
+
+/* The shipped sample: the behaviour the acceptance tests rely on. */
+static const struct rcase sample_cases[] = {
+    {.what = "unknown caller: default",
+     .caller = "+15551234567",
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .reason = "no rule matched",
+     .score = 0},
+    {.what = "red: supervisor, record, alert, exact reason",
+     .caller = "+15551234567",
+     .flags = {FB("red", TS - NOV20, NEVER, "sup-17", "threatened agent")},
+     .queue = "supervisor",
+     .rule = "threat",
+     .priority = 10,
+     .record = 1,
+     .alert = 1,
+     .max_wait_s = 300,
+     .reason = "code red flag, 2026-11-20, by sup-17: threatened agent",
+     .active = 1,
+     .score = -1},
+    {.what = "yellow: supervisor, record",
+     .caller = "+15551234567",
+     .flags = {F("yellow", DAY, 180 * DAY)},
+     .queue = "supervisor",
+     .rule = "abuse",
+     .priority = 10,
+     .record = 1,
+     .alert = -1,
+     .active = 1,
+     .score = -1},
+    {.what = "nuisance: long-hold with announce",
+     .caller = "+15551234567",
+     .flags = {F("nuisance", DAY, 29 * DAY)},
+     .queue = "long-hold",
+     .rule = "nuisance",
+     .priority = -10,
+     .record = -1,
+     .alert = -1,
+     .announce = "recordings/long-hold-notice",
+     .max_wait_s = 3600,
+     .active = 1,
+     .score = -1},
+    {.what = "one orange: default",
+     .caller = "+15551234567",
+     .flags = {F("orange", 0, 90 * DAY)},
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .active = 1,
+     .score = 1.0},
+    {.what = "two oranges: default",
+     .caller = "+15551234567",
+     .flags = {F("orange", 0, 90 * DAY), F("orange", 0, 90 * DAY)},
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .active = 2,
+     .score = 2.0},
+    {.what = "three oranges: supervisor through the score",
+     .caller = "+15551234567",
+     .flags = {F("orange", 0, 90 * DAY), F("orange", 0, 90 * DAY), F("orange", 0, 90 * DAY)},
+     .queue = "supervisor",
+     .rule = "score",
+     .priority = 10,
+     .record = 1,
+     .alert = -1,
+     .reason = "abuse score 3.00 >= 2.50 from 3 active flags",
+     .active = 3,
+     .score = 3.0},
+    {.what = "three oranges two weeks old still reach the score",
+     .caller = "+15551234567",
+     .flags = {F("orange", 14 * DAY, 76 * DAY), F("orange", 14 * DAY, 76 * DAY),
+               F("orange", 14 * DAY, 76 * DAY)},
+     .queue = "supervisor",
+     .rule = "score",
+     .priority = 10,
+     .record = 1,
+     .alert = -1,
+     .active = 3,
+     .score = 2.69},
+    {.what = "decay: three oranges 60 days old fall below the score",
+     .caller = "+15551234567",
+     .flags = {F("orange", 60 * DAY, 30 * DAY), F("orange", 60 * DAY, 30 * DAY),
+               F("orange", 60 * DAY, 30 * DAY)},
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .active = 3,
+     .score = 1.89},
+    {.what = "expired orange is not counted",
+     .caller = "+15551234567",
+     .flags = {F("orange", 0, 90 * DAY), F("orange", 0, 90 * DAY), F("orange", 91 * DAY, -DAY)},
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .active = 2,
+     .score = 2.0},
+    {.what = "expires_at == ts counts as expired",
+     .caller = "+15551234567",
+     .flags = {F("red", DAY, AT_TS)},
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .active = 0,
+     .score = 0},
+    {.what = "expires_at == ts + 1 is still active",
+     .caller = "+15551234567",
+     .flags = {F("red", DAY, 1)},
+     .queue = "supervisor",
+     .rule = "threat",
+     .priority = 10,
+     .record = 1,
+     .alert = 1,
+     .active = 1,
+     .score = -1},
+    {.what = "revoked red is not counted",
+     .caller = "+15551234567",
+     .flags = {FR("red", DAY, NEVER)},
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .active = 0,
+     .score = 0},
+    {.what = "unknown codes are ignored",
+     .caller = "+15551234567",
+     .flags = {F("purple", 0, NEVER), F("purple", 0, NEVER), F("purple", 0, NEVER)},
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .active = 0,
+     .score = 0},
+    {.what = "withheld caller: standard, rule withheld",
+     .caller = NULL,
+     .queue = "standard",
+     .rule = "withheld",
+     .record = -1,
+     .alert = -1,
+     .reason = "caller withheld",
+     .score = 0},
+    {.what = "allowlist wins over red",
+     .caller = "+1911",
+     .flags = {F("red", 0, NEVER)},
+     .queue = "standard",
+     .rule = "allowlist",
+     .record = -1,
+     .alert = -1,
+     .reason = "caller on allowlist",
+     .active = 1,
+     .score = 10.0},
+    {.what = "allowlist prefix wins over yellow",
+     .caller = "+19995550123",
+     .flags = {F("yellow", 0, NEVER)},
+     .queue = "standard",
+     .rule = "allowlist",
+     .record = -1,
+     .alert = -1,
+     .active = 1,
+     .score = 3.0},
+    {.what = "most severe flag is described",
+     .caller = "+15551234567",
+     .flags = {FB("yellow", DAY, NEVER, "a", "older yellow"),
+               FB("red", 3 * DAY, NEVER, "b", "threat"), FB("nuisance", 0, NEVER, "c", "newest")},
+     .queue = "supervisor",
+     .rule = "threat",
+     .priority = 10,
+     .record = 1,
+     .alert = 1,
+     .reason = "code red flag, 2026-11-20, by b: threat",
+     .active = 3,
+     .score = -1},
+    {.what = "newest of equally severe flags is described",
+     .caller = "+15551234567",
+     .flags = {FB("yellow", 10 * DAY, NEVER, "old", "first"),
+               FB("yellow", DAY, NEVER, "new", "second"),
+               FB("yellow", 5 * DAY, NEVER, "mid", "third")},
+     .queue = "supervisor",
+     .rule = "abuse",
+     .priority = 10,
+     .record = 1,
+     .alert = -1,
+     .reason = "code yellow flag, 2026-11-22, by new: second",
+     .active = 3,
+     .score = -1},
+    {.what = "red before nuisance",
+     .caller = "+15551234567",
+     .flags = {F("nuisance", 0, NEVER), F("red", 0, NEVER)},
+     .queue = "supervisor",
+     .rule = "threat",
+     .priority = 10,
+     .record = 1,
+     .alert = 1,
+     .active = 2,
+     .score = -1},
+    {.what = "nuisance and two oranges stay below the score",
+     .caller = "+15551234567",
+     .flags = {F("nuisance", 0, NEVER), F("nuisance", 0, NEVER), F("nuisance", 0, NEVER),
+               F("orange", 0, NEVER), F("orange", 0, NEVER)},
+     .queue = "long-hold",
+     .rule = "nuisance",
+     .priority = -10,
+     .record = -1,
+     .alert = -1,
+     .active = 5,
+     .score = 2.3},
+    {.what = "flag dated after the call counts fully",
+     .caller = "+15551234567",
+     .flags = {F("orange", -DAY, NEVER)},
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .active = 1,
+     .score = 1.0},
+};
+
+static void
+sample_setup(void)
+{
+	char *err = NULL;
+
+	pol = policy_load(SAMPLE, "1", &err);
+	ck_assert_msg(pol != NULL, "%s", err ? err : "");
+}
+
+static void
+policy_teardown(void)
+{
+	policy_unref(pol);
+	pol = NULL;
+}
+
+START_TEST(test_sample)
+{
+	run_case(pol, &sample_cases[_i]);
+}
+END_TEST
+
+static const char inline_policy[] =
+    "version = \"inline-1\";\n"
+    "score = { half_life_days = 10; };\n"
+    "queues = (\n"
+    "  { name = \"main\"; target = \"sip:main\"; priority = 5; default = true; },\n"
+    "  { name = \"vip\"; target = \"sip:vip\"; priority = 50; max_wait_s = 30;"
+    " announce = \"vip-greeting\"; }\n"
+    ");\n"
+    "codes = (\n"
+    "  { name = \"low\"; weight = 1.0; expires_days = 10; },\n"
+    "  { name = \"high\"; weight = 5.0; expires_days = \"never\"; }\n"
+    ");\n"
+    "allowlist = [ \"+4420*\" ];\n"
+    "rules = (\n"
+    "  { name = \"closed\"; when = { dialed = [ \"+18005550199\" ]; };"
+    " reject = \"line closed\"; },\n"
+    "  { name = \"premium\"; when = { dialed = [ \"+1900*\" ]; flag = \"low\"; };"
+    " reject = \"premium lines are closed to flagged callers\"; priority = 99; },\n"
+    "  { name = \"hi\"; when = { flag_at_least = \"high\"; withheld = false; }; queue = \"vip\";"
+    " priority = 100; record = false; reason = \"high flag\"; max_wait_s = 10;"
+    " announce = \"x\"; },\n"
+    "  { name = \"combo\"; when = { flag = \"low\"; score_at_least = 1.5; }; queue = \"vip\"; },\n"
+    "  { name = \"catch-dialed\"; when = { dialed = [ \"+1555*\" ]; }; queue = \"vip\"; },\n"
+    "  { name = \"rest\"; queue = \"main\"; alert = true; }\n"
+    ");\n";
+
+static const struct rcase inline_cases[] = {
+    {.what = "dialed exact: reject with the default queue",
+     .caller = "+15551234567",
+     .dialed = "+18005550199",
+     .queue = "main",
+     .rule = "closed",
+     .action = R,
+     .priority = 5,
+     .record = -1,
+     .alert = -1,
+     .reason = "line closed (dialled +18005550199)",
+     .score = 0},
+    {.what = "dialed prefix and flag: reject with priority override",
+     .caller = "+15551234567",
+     .dialed = "+19005550000",
+     .flags = {FB("low", TS - NOV20, NEVER, "sup-2", "spam")},
+     .queue = "main",
+     .rule = "premium",
+     .action = R,
+     .priority = 99,
+     .record = -1,
+     .alert = -1,
+     .reason = "premium lines are closed to flagged callers (code low flag, 2026-11-20, by "
+               "sup-2: spam; dialled +19005550000)",
+     .active = 1,
+     .score = -1},
+    {.what = "dialed prefix without the flag falls through",
+     .caller = "+15551234567",
+     .dialed = "+19005550000",
+     .queue = "main",
+     .rule = "rest",
+     .priority = 5,
+     .record = -1,
+     .alert = 1,
+     .reason = "rule rest",
+     .score = 0},
+    {.what = "rule overrides priority, record, announce, max_wait_s; reason text",
+     .caller = "+15551234567",
+     .flags = {FB("high", TS - NOV20, NEVER, "sup-17", "threatened agent")},
+     .queue = "vip",
+     .rule = "hi",
+     .priority = 100,
+     .record = 0,
+     .alert = -1,
+     .announce = "x",
+     .max_wait_s = 10,
+     .reason = "high flag (code high flag, 2026-11-20, by sup-17: threatened agent)",
+     .active = 1,
+     .score = -1},
+    {.what = "withheld = false does not match a withheld caller",
+     .caller = NULL,
+     .flags = {F("high", 0, NEVER)},
+     .queue = "main",
+     .rule = "rest",
+     .priority = 5,
+     .record = -1,
+     .alert = 1,
+     .active = 1,
+     .score = 5.0},
+    {.what = "exact flag and score together; queue's options",
+     .caller = "+15551234567",
+     .flags = {FB("low", 0, NEVER, "a", "one"), FB("low", DAY, NEVER, "b", "two")},
+     .queue = "vip",
+     .rule = "combo",
+     .priority = 50,
+     .record = -1,
+     .alert = -1,
+     .announce = "vip-greeting",
+     .max_wait_s = 30,
+     .reason = "code low flag, 2026-11-23, by a: one; abuse score 1.93 >= 1.50 from 2 active "
+               "flags",
+     .active = 2,
+     .score = 1.93},
+    {.what = "one low flag is below the score",
+     .caller = "+15551234567",
+     .flags = {F("low", 0, NEVER)},
+     .queue = "main",
+     .rule = "rest",
+     .priority = 5,
+     .record = -1,
+     .alert = 1,
+     .active = 1,
+     .score = 1.0},
+    {.what = "score at exactly the threshold matches",
+     .caller = "+15551234567",
+     .flags = {F("low", 10 * DAY, NEVER), F("low", 10 * DAY, NEVER), F("low", 10 * DAY, NEVER)},
+     .queue = "vip",
+     .rule = "combo",
+     .priority = 50,
+     .record = -1,
+     .alert = -1,
+     .active = 3,
+     .score = 1.5},
+    {.what = "a day more of decay falls below it",
+     .caller = "+15551234567",
+     .flags = {F("low", 11 * DAY, NEVER), F("low", 11 * DAY, NEVER), F("low", 11 * DAY, NEVER)},
+     .queue = "main",
+     .rule = "rest",
+     .priority = 5,
+     .record = -1,
+     .alert = 1,
+     .active = 3,
+     .score = 1.40},
+    {.what = "dialed prefix rule",
+     .caller = "+15551234567",
+     .dialed = "+15550001111",
+     .queue = "vip",
+     .rule = "catch-dialed",
+     .priority = 50,
+     .record = -1,
+     .alert = -1,
+     .reason = "dialled +15550001111",
+     .score = 0},
+    {.what = "no dialed number never matches a dialed rule",
+     .caller = "+15551234567",
+     .dialed = NULL,
+     .queue = "main",
+     .rule = "rest",
+     .priority = 5,
+     .record = -1,
+     .alert = 1,
+     .score = 0},
+    {.what = "allowlist prefix beats the reject rule",
+     .caller = "+442079460000",
+     .dialed = "+18005550199",
+     .queue = "main",
+     .rule = "allowlist",
+     .priority = 5,
+     .record = -1,
+     .alert = -1,
+     .reason = "caller on allowlist",
+     .score = 0},
+};
+
+static void
+inline_setup(void)
+{
+	char *err = NULL;
+
+	pol = policy_load_string(inline_policy, "inline.conf", "1", &err);
+	ck_assert_msg(pol != NULL, "%s", err ? err : "");
+}
+
+START_TEST(test_inline)
+{
+	run_case(pol, &inline_cases[_i]);
+}
+END_TEST
+
+static char *
+decision_json(const struct decision *d)
+{
+	struct jbuf jb;
+
+	jb_init(&jb);
+	jb_obj_begin(&jb);
+	route_write_json(&jb, d);
+	jb_obj_end(&jb);
+	ck_assert_int_eq(jb.oom, 0);
+	return jb_steal(&jb, NULL);
+}
+
+START_TEST(test_json)
+{
+	static const struct fspec high[] = {
+	    FB("high", TS - NOV20, NEVER, "sup-17", "threatened \"agent\""), {.code = NULL}};
+	struct route_input in = {.caller = "+15551234567", .ts = TS};
+	struct decision d;
+	char *json;
+
+	in.nflags = build_flags(high);
+	in.flags = flagbuf;
+	route_decide(pol, &in, &d);
+	json = decision_json(&d);
+	ck_assert_str_eq(json, "{\"action\":\"queue\",\"queue\":\"vip\",\"target\":\"sip:vip\","
+	                       "\"priority\":100,\"rule\":\"hi\",\"reason\":\"high flag (code high "
+	                       "flag, 2026-11-20, by sup-17: threatened \\\"agent\\\")\","
+	                       "\"policy\":\"inline-1\",\"record\":false,\"announce\":\"x\","
+	                       "\"max_wait_s\":10}");
+	free(json);
+
+	in.nflags = 0;
+	in.dialed = "+18005550199";
+	route_decide(pol, &in, &d);
+	json = decision_json(&d);
+	ck_assert_str_eq(json, "{\"action\":\"reject\",\"queue\":\"main\",\"target\":\"sip:main\","
+	                       "\"priority\":5,\"rule\":\"closed\",\"reason\":\"line closed "
+	                       "(dialled +18005550199)\",\"policy\":\"inline-1\"}");
+	free(json);
+
+	in.dialed = NULL;
+	route_decide(pol, &in, &d);
+	json = decision_json(&d);
+	ck_assert_str_eq(json, "{\"action\":\"queue\",\"queue\":\"main\",\"target\":\"sip:main\","
+	                       "\"priority\":5,\"rule\":\"rest\",\"reason\":\"rule rest\","
+	                       "\"policy\":\"inline-1\",\"alert\":true}");
+	free(json);
+}
+END_TEST
+
+START_TEST(test_degraded)
+{
+	struct decision d;
+	char *json;
+
+	memset(&d, 0x5a, sizeof(d));
+	route_degraded(pol, "history unavailable: database is locked", &d);
+	ck_assert_str_eq(d.queue->name, "main");
+	ck_assert_str_eq(d.rule, "default");
+	ck_assert_int_eq(d.degraded, 1);
+	ck_assert_int_eq(d.action, DECISION_QUEUE);
+	ck_assert_int_eq(d.record, -1);
+	ck_assert_int_eq(d.alert, -1);
+	ck_assert_uint_eq(d.active_flags, 0);
+	ck_assert_ptr_eq(d.policy, pol);
+	json = decision_json(&d);
+	ck_assert_str_eq(json, "{\"action\":\"queue\",\"queue\":\"main\",\"target\":\"sip:main\","
+	                       "\"priority\":5,\"rule\":\"default\",\"reason\":\"history "
+	                       "unavailable: database is locked\",\"policy\":\"inline-1\","
+	                       "\"degraded\":true}");
+	free(json);
+
+	route_degraded(pol, NULL, &d);
+	ck_assert_str_eq(d.reason, "history unavailable");
+}
+END_TEST
+
+/* route_score against hand-computed decay; the sample's half-life is 90 days. */
+static const struct {
+	const char *what;
+	struct fspec flags[MAXFLAGS];
+	double score;
+	size_t active;
+} score_cases[] = {
+    {"nothing", {{.code = NULL}}, 0.0, 0},
+    {"fresh red", {F("red", 0, NEVER)}, 10.0, 1},
+    {"one half-life", {F("orange", 90 * DAY, NEVER)}, 0.5, 1},
+    {"two half-lives", {F("yellow", 180 * DAY, NEVER)}, 0.75, 1},
+    {"future counts as new", {F("orange", -5 * DAY, NEVER)}, 1.0, 1},
+    {"mixed with revoked and expired",
+     {F("orange", 0, NEVER), FR("red", 0, NEVER), F("yellow", 0, -1), F("nuisance", 0, NEVER)},
+     1.1,
+     2},
+};
+
+START_TEST(test_score)
+{
+	size_t n = build_flags(score_cases[_i].flags), active = 99;
+	double s;
+
+	s = route_score(pol, flagbuf, n, TS, &active);
+	ck_assert_msg(fabs(s - score_cases[_i].score) < 1e-9, "%s: %f", score_cases[_i].what, s);
+	ck_assert_uint_eq(active, score_cases[_i].active);
+	ck_assert_double_eq(route_score(pol, flagbuf, n, TS, NULL), s);
+}
+END_TEST
+
+/* A huge flag reason is cut to fit, at a character boundary, and marked. */
+START_TEST(test_reason_truncated)
+{
+	struct fspec fs[2] = {FB("red", 0, NEVER, "sup-1", NULL), {.code = NULL}};
+	struct route_input in = {.caller = "+15551234567", .ts = TS};
+	char *longtext = malloc(3001);
+	struct decision d;
+	size_t i, len;
+
+	for (i = 0; i < 3000; i += 2)
+		memcpy(longtext + i, "\xc3\xa9", 2); /* é */
+	longtext[3000] = '\0';
+	fs[0].reason = longtext;
+	in.nflags = build_flags(fs);
+	in.flags = flagbuf;
+	route_decide(pol, &in, &d);
+	len = strlen(d.reason);
+	ck_assert_uint_lt(len, ROUTE_REASON_MAX);
+	ck_assert_uint_gt(len, ROUTE_REASON_MAX - 8);
+	ck_assert_str_eq(d.reason + len - 3, "...");
+	ck_assert_int_eq(strncmp(d.reason, "code red flag, 2026-11-23, by sup-1: \xc3\xa9", 39), 0);
+	/* The byte before "..." ends a complete two-byte character. */
+	ck_assert_int_eq((unsigned char)d.reason[len - 4], 0xa9);
+	ck_assert_int_eq((unsigned char)d.reason[len - 5], 0xc3);
+	free(longtext);
+}
+END_TEST
+
+/* Dates before 1970 and far ahead format correctly. */
+static const struct {
+	int64_t created_at;
+	const char *date;
+} date_cases[] = {
+    {0, "1970-01-01"},
+    {-1, "1969-12-31"},
+    {951782400, "2000-02-29"},
+    {4107542400, "2100-03-01"},
+    {1795392000 - 1, "2026-11-22"},
+    {-86400 * 365, "1969-01-01"},
+};
+
+START_TEST(test_dates)
+{
+	struct fspec fs[2] = {FB("red", 0, NEVER, "x", "y"), {.code = NULL}};
+	struct route_input in = {.caller = "+15551234567", .ts = TS};
+	char want[128];
+	struct decision d;
+
+	in.nflags = build_flags(fs);
+	flagbuf[0].created_at = date_cases[_i].created_at;
+	in.flags = flagbuf;
+	route_decide(pol, &in, &d);
+	snprintf(want, sizeof(want), "code red flag, %s, by x: y", date_cases[_i].date);
+	ck_assert_str_eq(d.reason, want);
+}
+END_TEST
+
+static Suite *
+route_suite(void)
+{
+	Suite *s = suite_create("route");
+	TCase *tc;
+
+	tc = tcase_create("sample");
+	tcase_add_checked_fixture(tc, sample_setup, policy_teardown);
+	tcase_add_loop_test(tc, test_sample, 0, sizeof(sample_cases) / sizeof(sample_cases[0]));
+	tcase_add_loop_test(tc, test_score, 0, sizeof(score_cases) / sizeof(score_cases[0]));
+	tcase_add_test(tc, test_reason_truncated);
+	tcase_add_loop_test(tc, test_dates, 0, sizeof(date_cases) / sizeof(date_cases[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("inline");
+	tcase_add_checked_fixture(tc, inline_setup, policy_teardown);
+	tcase_add_loop_test(tc, test_inline, 0, sizeof(inline_cases) / sizeof(inline_cases[0]));
+	tcase_add_test(tc, test_json);
+	tcase_add_test(tc, test_degraded);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(route_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
