@@ -705,7 +705,7 @@ load_report(const struct load_opts *o, struct load_worker *ws, double window, do
 	       n.requests_out != 0 ? (double)n.bytes_out / (double)n.requests_out : 0,
 	       n.mismatched);
 	if (n.sampled != 0)
-		printf("  sampled=%" PRIu64 " flag_found=%.1f%% standard=%.1f%% supervisor=%.1f%% "
+		printf("  sampled=%" PRIu64 " flag_rule=%.1f%% standard=%.1f%% supervisor=%.1f%% "
 		       "long-hold=%.1f%% other=%.1f%%\n",
 		       n.sampled, 100.0 * (double)n.sampled_flagged / (double)n.sampled,
 		       100.0 * (double)n.queue_standard / (double)n.sampled,

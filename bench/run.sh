@@ -44,8 +44,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-bench}
 
 echo "== building Release into $build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"$(nproc)" --target callwardend cwbench >/dev/null
+mkdir -p "$build"
+if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release &&
+	cmake --build "$build" -j"$(nproc)" --target callwardend cwbench; } >"$build/bench-build.log" 2>&1; then
+	cat "$build/bench-build.log" >&2
+	echo "build failed (log: $build/bench-build.log)" >&2
+	exit 1
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cwbench.XXXXXX")
 daemon_pid=
@@ -83,6 +88,7 @@ echo "== prefilling $CALLERS callers"
 
 echo "== starting callwardend"
 # The daemon runs in the temporary directory so that nothing lands in the source tree.
+: >"$tmp/daemon.log"
 (cd "$tmp" && exec "$build/callwardend" --listen "127.0.0.1:$PORT" --unix "" \
 	--db "$tmp/bench.db" --policy "$root/config/policy.conf") 2>"$tmp/daemon.log" &
 daemon_pid=$!

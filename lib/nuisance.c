@@ -351,7 +351,8 @@ view_fill(const struct nuisance_cfg *c, const struct entry *e, int64_t ts, struc
 				break;
 			}
 		}
-		/* Dropped ends are never above the kept ones, so the largest is the only candidate. */
+		/* Dropped ends are never above the kept ones, so the largest is the only candidate.
+		 */
 		if (!have && (e->dropped & DROP_END)) {
 			if (e->end_drop <= t) {
 				have = 1;
@@ -367,8 +368,8 @@ view_fill(const struct nuisance_cfg *c, const struct entry *e, int64_t ts, struc
 	    c->repeat_calls > 0 && c->repeat_window_s > 0 && v->repeat >= c->repeat_calls;
 	v->short_fired = c->short_calls > 0 && c->short_max_s > 0 && c->short_window_s > 0 &&
 	                 v->shorts >= c->short_calls;
-	v->redial_fired = c->redial_gap_s > 0 && v->since_last_end >= 0 &&
-	                  v->since_last_end < c->redial_gap_s;
+	v->redial_fired =
+	    c->redial_gap_s > 0 && v->since_last_end >= 0 && v->since_last_end < c->redial_gap_s;
 }
 
 struct nuisance *

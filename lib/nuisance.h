@@ -25,10 +25,10 @@ struct nuisance_cfg {
 	int repeat_calls;        /* N, 0..16: fires when >= N earlier calls are in the window */
 	int64_t repeat_window_s; /* W: window (ts - W, ts] */
 	int short_calls;         /* K, 0..16 */
-	int64_t short_max_s;     /* S: short when talk time < S and ended by the caller, or abandoned */
-	int64_t short_window_s;  /* short calls whose end time lies in (ts - window, ts] */
-	int64_t redial_gap_s;    /* G: fires when the previous call ended < G seconds before ts */
-	size_t max_tracked;      /* budget of tracked keys, 1..NUISANCE_TRACKED_MAX */
+	int64_t short_max_s; /* S: short when talk time < S and ended by the caller, or abandoned */
+	int64_t short_window_s; /* short calls whose end time lies in (ts - window, ts] */
+	int64_t redial_gap_s;   /* G: fires when the previous call ended < G seconds before ts */
+	size_t max_tracked;     /* budget of tracked keys, 1..NUISANCE_TRACKED_MAX */
 };
 
 /*
@@ -37,9 +37,10 @@ struct nuisance_cfg {
  * the truth (see nuisance.c); it is never set for calls that arrive in time order.
  */
 struct nuisance_view {
-	int repeat;             /* earlier offered calls with time in (ts - W, ts] */
-	int shorts;             /* short calls with end time in (ts - short_window_s, ts] */
-	int64_t since_last_end; /* ts - end of the latest call that ended at or before ts; -1: none */
+	int repeat; /* earlier offered calls with time in (ts - W, ts] */
+	int shorts; /* short calls with end time in (ts - short_window_s, ts] */
+	int64_t
+	    since_last_end; /* ts - end of the latest call that ended at or before ts; -1: none */
 	int repeat_fired;
 	int short_fired;
 	int redial_fired;

@@ -20,9 +20,10 @@ struct proto_req {
 
 /*
  * cJSON would cut a string at an escaped NUL without telling. Such lines are parsed with each
- * \u0000 turned into this control character, and getters refuse strings that hold it.
+ * \u0000 turned into the noncharacter U+FFFF, which strict getters refuse in any case, so a
+ * marked string is always one that held a NUL (or that noncharacter).
  */
-#define NUL_MARK '\x1f'
+#define NUL_MARK "\xef\xbf\xbf"
 
 static const char *const proto_error_names[] = {
     [PROTO_OK] = "ok",
@@ -103,7 +104,7 @@ proto_scan(const unsigned char *p, size_t len)
 	return SCAN_OK;
 }
 
-/* A copy of line with every \u0000 escape rewritten as \u001f (same length). */
+/* A copy of line with every \u0000 escape rewritten as \uffff (same length). */
 static char *
 proto_mark_nuls(const char *line, size_t len)
 {
@@ -118,7 +119,7 @@ proto_mark_nuls(const char *line, size_t len)
 		if (copy[i] != '\\')
 			continue;
 		if (copy[i + 1] == 'u' && i + 5 < len && memcmp(copy + i + 2, "0000", 4) == 0)
-			memcpy(copy + i + 2, "001f", 4);
+			memcpy(copy + i + 2, "ffff", 4);
 		i++; /* skip the escaped character */
 	}
 	return copy;
@@ -289,8 +290,9 @@ proto_str(struct proto_req *r, const char *name, int required, size_t maxlen, co
 		return rc;
 	if (!cJSON_IsString(item))
 		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' must be a string", name);
-	if (r->has_nul && strchr(item->valuestring, NUL_MARK) != NULL)
-		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' holds a NUL character", name);
+	if (strstr(item->valuestring, NUL_MARK) != NULL)
+		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' holds %s", name,
+				      r->has_nul ? "a NUL character" : "the noncharacter U+FFFF");
 	if (strlen(item->valuestring) > maxlen)
 		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' is longer than %zu bytes",
 		                      name, maxlen);
@@ -373,7 +375,7 @@ proto_str_array(struct proto_req *r, const char *name, int required, size_t maxn
 	cJSON_ArrayForEach(el, item)
 	{
 		if (!cJSON_IsString(el) || strlen(el->valuestring) > maxlen ||
-		    (r->has_nul && strchr(el->valuestring, NUL_MARK) != NULL)) {
+		    strstr(el->valuestring, NUL_MARK) != NULL) {
 			free(v);
 			return proto_req_fail(r, PROTO_BAD_FIELD,
 			                      "field '%s' must hold strings of at most %zu bytes",

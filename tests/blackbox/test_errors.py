@@ -195,7 +195,9 @@ class Errors:
         for text, field in [('{%s,"colour":"red"}' % ADD, "colour"),
                             ('{%s,"expires_days":-1}' % ADD, "expires_days"),
                             ('{%s}' % REVOKE.replace('"flag_id":1', '"flag_id":"x"'), "flag_id"),
-                            ('{"op":"flag.add","code":"red","reason":"r","by":"b"}', "caller")]:
+                            ('{"op":"flag.add","code":"red","reason":"r","by":"b"}', "caller"),
+                            ('{"op":"flag.add","caller":"5551234567","code":"red",'
+                             '"reason":"a\\u001fb","by":"x\\u0000"}', "'by'")]:
             r = self.c.raw(line(text))
             self.assertIn(field, r["error"]["message"], r)
 
@@ -358,6 +360,16 @@ class Lenient:
                     self.assertEqual(r["queue"], queue, r)
                 if rule is not None:
                     self.assertRoute(r, queue, rule, what)
+
+    def test_nul_elsewhere_keeps_call_id(self):
+        # A \u0000 in an ignored field must not spoil a call_id holding other control
+        # characters (\u001f here): the call still gets its decision and its call_id back.
+        for extra in (',"note":"\\u0000"', ',"caller":"555\\u00001234567"', ""):
+            with self.subTest(extra=extra):
+                r = self.c.raw(('{"op":"call.offered","id":1,"call_id":"a\\u001fb"%s}'
+                                % extra).encode())
+                self.assertIs(r["ok"], True, r)
+                self.assertEqual(r["call_id"], "a\u001fb")
 
     def test_ts_1e999_still_decides(self):
         self.c.send(b'{"op":"call.offered","call_id":"c","caller":"5551112222","ts":1e999}\n')

@@ -119,6 +119,12 @@ class Ops:
         self.assertEqual(ids, sorted(ids))
         self.assertEqual(len(set(ids)), 3)
 
+    def test_same_time_newest_id_first(self):
+        caller = new_caller()
+        ids = [self.flag(caller, code, ts=T0)["id"] for code in ("orange", "nuisance", "red")]
+        flags = self.show(caller, ts=T0)["flags"]
+        self.assertEqual([f["id"] for f in flags], ids[::-1])
+
     def test_flag_add_default_time_is_now(self):
         req = {"op": "flag.add", "caller": new_caller(), "code": "orange", "reason": "r",
                "by": "b"}
