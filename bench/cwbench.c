@@ -27,7 +27,7 @@ cwbench_parse_ll(const char *opt, const char *s, long long min, long long max, l
 	v = strtoll(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
 		fprintf(stderr, "cwbench: %s: '%s' is not an integer from %lld to %lld\n", opt, s,
-			min, max);
+		        min, max);
 		return -1;
 	}
 	*out = v;
@@ -44,7 +44,7 @@ cwbench_parse_double(const char *opt, const char *s, double min, double max, dou
 	v = strtod(s, &end);
 	if (errno != 0 || end == s || *end != '\0' || isnan(v) || v < min || v > max) {
 		fprintf(stderr, "cwbench: %s: '%s' is not a number from %g to %g\n", opt, s, min,
-			max);
+		        max);
 		return -1;
 	}
 	*out = v;
@@ -55,11 +55,11 @@ static void
 cwbench_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: cwbench prefill --db PATH [--callers N] [--seed S]\n"
-		"       cwbench load [--tcp HOST:PORT | --unix PATH] [--conns N] [--pipeline K]\n"
-		"                    [--seconds S] [--warmup S] [--callers N] [--flagged-ratio R]\n"
-		"                    [--threads T] [--pid PID] [--seed S]\n"
-		"See docs/benchmark.md.\n");
+	        "usage: cwbench prefill --db PATH [--callers N] [--seed S]\n"
+	        "       cwbench load [--tcp HOST:PORT | --unix PATH] [--conns N] [--pipeline K]\n"
+	        "                    [--seconds S] [--warmup S] [--callers N] [--flagged-ratio R]\n"
+	        "                    [--threads T] [--pid PID] [--seed S]\n"
+	        "See docs/benchmark.md.\n");
 }
 
 int

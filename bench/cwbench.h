@@ -8,15 +8,14 @@
 #define CWBENCH_FLAGGED_BASE 2000000000LL
 /* Unflagged callers come from a separate range that never meets the flagged one. */
 #define CWBENCH_UNFLAGGED_BASE 3000000000LL
-#define CWBENCH_MAX_CALLERS 999999999LL
+#define CWBENCH_MAX_CALLERS    999999999LL
 
 int prefill_main(int argc, char **argv);
 int load_main(int argc, char **argv);
 
 uint64_t cwbench_now_ns(void); /* CLOCK_MONOTONIC */
 /* Parses a whole decimal integer in [min, max]; 0 on success, -1 with a message otherwise. */
-int cwbench_parse_ll(const char *opt, const char *s, long long min, long long max,
-		     long long *out);
+int cwbench_parse_ll(const char *opt, const char *s, long long min, long long max, long long *out);
 int cwbench_parse_double(const char *opt, const char *s, double min, double max, double *out);
 
 /* splitmix64: small, fast and good enough to pick callers and codes. */

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #define HIST_SUB_BITS 7
-#define HIST_SUB (1 << HIST_SUB_BITS)
+#define HIST_SUB      (1 << HIST_SUB_BITS)
 #define HIST_NBUCKETS ((64 - HIST_SUB_BITS + 1) * HIST_SUB)
 
 struct hist {

@@ -33,12 +33,12 @@
 #include "cwbench.h"
 #include "hist.h"
 
-#define LOAD_IN_CHUNK 65536
-#define LOAD_REQ_MAX 256     /* longest request line we build */
-#define LOAD_SAMPLE_MASK 255 /* every 256th reply is fully parsed and checked */
-#define LOAD_MAX_CONNS 10000
+#define LOAD_IN_CHUNK     65536
+#define LOAD_REQ_MAX      256 /* longest request line we build */
+#define LOAD_SAMPLE_MASK  255 /* every 256th reply is fully parsed and checked */
+#define LOAD_MAX_CONNS    10000
 #define LOAD_MAX_PIPELINE 4096
-#define LOAD_MAX_THREADS 64
+#define LOAD_MAX_THREADS  64
 
 struct load_opts {
 	const char *tcp;
@@ -112,7 +112,7 @@ load_fail(struct load_worker *w, int idx, const char *what, const char *why)
 {
 	if (w->failure[0] == '\0')
 		snprintf(w->failure, sizeof(w->failure), "connection %d: %s%s%s", idx, what,
-			 why != NULL ? ": " : "", why != NULL ? why : "");
+		         why != NULL ? ": " : "", why != NULL ? why : "");
 	w->stopping = 1;
 	atomic_store(&load_abort, 1);
 	event_base_loopbreak(w->base);
@@ -306,7 +306,7 @@ load_conn_reply(struct load_conn *c, const char *line, size_t len, uint64_t now)
 		w->n.errors++;
 		if (w->first_error[0] == '\0')
 			snprintf(w->first_error, sizeof(w->first_error), "%.*s",
-				 (int)(len > 400 ? 400 : len), line);
+			         (int)(len > 400 ? 400 : len), line);
 	} else if (memmem(line, len, "\"degraded\":true", 15) != NULL) {
 		w->n.degraded++;
 	}
@@ -493,6 +493,28 @@ load_proc_cpu(long long pid)
 	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU seconds all CPUs of the host have been busy (not idle, not waiting on I/O), or -1. */
+static double
+load_host_cpu(void)
+{
+	unsigned long long v[8] = {0};
+	double busy = 0;
+	FILE *f = fopen("/proc/stat", "r");
+	int i, n;
+
+	if (f == NULL)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+	           &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 5)
+		return -1;
+	for (i = 0; i < 8; i++)
+		if (i != 3 && i != 4) /* idle, iowait */
+			busy += (double)v[i];
+	return busy / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double
 load_self_cpu(void)
 {
@@ -543,28 +565,28 @@ static void
 load_usage(void)
 {
 	fprintf(stderr,
-		"usage: cwbench load [--tcp HOST:PORT | --unix PATH] [--conns N] [--pipeline K]\n"
-		"                    [--seconds S] [--warmup S] [--callers N] [--flagged-ratio R]\n"
-		"                    [--threads T] [--pid PID] [--seed S]\n");
+	        "usage: cwbench load [--tcp HOST:PORT | --unix PATH] [--conns N] [--pipeline K]\n"
+	        "                    [--seconds S] [--warmup S] [--callers N] [--flagged-ratio R]\n"
+	        "                    [--threads T] [--pid PID] [--seed S]\n");
 }
 
 static int
 load_parse(int argc, char **argv, struct load_opts *o)
 {
 	static const struct option longopts[] = {
-		{"tcp", required_argument, NULL, 't'},
-		{"unix", required_argument, NULL, 'u'},
-		{"conns", required_argument, NULL, 'c'},
-		{"pipeline", required_argument, NULL, 'k'},
-		{"threads", required_argument, NULL, 'T'},
-		{"seconds", required_argument, NULL, 's'},
-		{"warmup", required_argument, NULL, 'w'},
-		{"callers", required_argument, NULL, 'n'},
-		{"flagged-ratio", required_argument, NULL, 'r'},
-		{"pid", required_argument, NULL, 'p'},
-		{"seed", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"tcp", required_argument, NULL, 't'},
+	    {"unix", required_argument, NULL, 'u'},
+	    {"conns", required_argument, NULL, 'c'},
+	    {"pipeline", required_argument, NULL, 'k'},
+	    {"threads", required_argument, NULL, 'T'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"callers", required_argument, NULL, 'n'},
+	    {"flagged-ratio", required_argument, NULL, 'r'},
+	    {"pid", required_argument, NULL, 'p'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	long long v;
 	int ch;
@@ -611,12 +633,12 @@ load_parse(int argc, char **argv, struct load_opts *o)
 			break;
 		case 'n':
 			if (cwbench_parse_ll("--callers", optarg, 1, CWBENCH_MAX_CALLERS,
-					     &o->callers) != 0)
+			                     &o->callers) != 0)
 				return -1;
 			break;
 		case 'r':
 			if (cwbench_parse_double("--flagged-ratio", optarg, 0, 1,
-						 &o->flagged_ratio) != 0)
+			                         &o->flagged_ratio) != 0)
 				return -1;
 			break;
 		case 'p':
@@ -655,9 +677,14 @@ load_ms(char *buf, size_t len, uint64_t ns)
 	snprintf(buf, len, ms < 10 ? "%.3fms" : ms < 100 ? "%.2fms" : "%.1fms", ms);
 }
 
+/* CPU seconds used in the window by the daemon, by cwbench and by the whole host (-1: unknown). */
+struct load_cpu {
+	double daemon, self, host;
+};
+
 static void
-load_report(const struct load_opts *o, struct load_worker *ws, double window, double dcpu,
-	    double gcpu)
+load_report(const struct load_opts *o, struct load_worker *ws, double window,
+            const struct load_cpu *cpu)
 {
 	struct hist *h = calloc(1, sizeof(*h));
 	struct load_counts n;
@@ -698,10 +725,16 @@ load_report(const struct load_opts *o, struct load_worker *ws, double window, do
 	       o->conns, o->pipeline, o->seconds, n.decisions, (double)n.decisions / window, p50,
 	       p99, p999, max, n.errors + n.mismatched, n.degraded, rss);
 	printf("  mean=%s threads=%d", mean, o->threads);
-	if (dcpu >= 0)
-		printf(" daemon_cpu=%.0f%%", dcpu / window * 100);
-	printf(" cwbench_cpu=%.0f%% request_bytes=%.0f out_of_order=%" PRIu64 "\n",
-	       gcpu / window * 100,
+	if (cpu->daemon >= 0)
+		printf(" daemon_cpu=%.0f%%", cpu->daemon / window * 100);
+	printf(" cwbench_cpu=%.0f%%", cpu->self / window * 100);
+	/* Whatever else ran on the machine competed with the daemon for its cores. */
+	if (cpu->host >= 0 && cpu->daemon >= 0) {
+		double others = cpu->host - cpu->daemon - cpu->self;
+
+		printf(" others_cpu=%.0f%%", (others > 0 ? others : 0) / window * 100);
+	}
+	printf(" request_bytes=%.0f out_of_order=%" PRIu64 "\n",
 	       n.requests_out != 0 ? (double)n.bytes_out / (double)n.requests_out : 0,
 	       n.mismatched);
 	if (n.sampled != 0)
@@ -728,7 +761,8 @@ load_main(int argc, char **argv)
 	struct addrinfo *ai = NULL;
 	char err[512];
 	uint64_t start, t0, t1;
-	double dcpu0 = -1, dcpu1 = -1, gcpu0, gcpu1, window;
+	struct load_cpu c0 = {-1, -1, -1}, c1 = {-1, -1, -1}, used;
+	double window;
 	int i, j, fd, rc = 0, failed = 0;
 
 	if (load_parse(argc, argv, &o) != 0) {
@@ -799,12 +833,14 @@ load_main(int argc, char **argv)
 	}
 	load_sleep_until(t0);
 	if (o.pid != 0)
-		dcpu0 = load_proc_cpu(o.pid);
-	gcpu0 = load_self_cpu();
+		c0.daemon = load_proc_cpu(o.pid);
+	c0.self = load_self_cpu();
+	c0.host = load_host_cpu();
 	load_sleep_until(t1);
 	if (o.pid != 0)
-		dcpu1 = load_proc_cpu(o.pid);
-	gcpu1 = load_self_cpu();
+		c1.daemon = load_proc_cpu(o.pid);
+	c1.self = load_self_cpu();
+	c1.host = load_host_cpu();
 	for (i = 0; i < o.threads; i++)
 		pthread_join(ws[i].thread, NULL);
 
@@ -819,9 +855,11 @@ load_main(int argc, char **argv)
 
 		window = now > t0 ? (double)(now - t0) / 1e9 : 0;
 	}
+	used.daemon = c0.daemon >= 0 && c1.daemon >= 0 ? c1.daemon - c0.daemon : -1;
+	used.self = c1.self - c0.self;
+	used.host = c0.host >= 0 && c1.host >= 0 ? c1.host - c0.host : -1;
 	if (window > 0)
-		load_report(&o, ws, window, dcpu0 >= 0 && dcpu1 >= 0 ? dcpu1 - dcpu0 : -1,
-			    gcpu1 - gcpu0);
+		load_report(&o, ws, window, &used);
 	if (failed)
 		rc = 1;
 	else {

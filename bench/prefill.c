@@ -21,10 +21,10 @@ static const struct prefill_code {
 	double share;
 	const char *reason;
 } prefill_codes[] = {
-	{"orange", 0.60, "rude and shouting at the agent"},
-	{"nuisance", 0.20, "silent calls, hangs up when answered"},
-	{"yellow", 0.15, "verbal abuse towards the agent"},
-	{"red", 0.05, "threatened the agent"},
+    {"orange", 0.60, "rude and shouting at the agent"},
+    {"nuisance", 0.20, "silent calls, hangs up when answered"},
+    {"yellow", 0.15, "verbal abuse towards the agent"},
+    {"red", 0.05, "threatened the agent"},
 };
 #define PREFILL_NCODES (sizeof(prefill_codes) / sizeof(prefill_codes[0]))
 
@@ -98,7 +98,7 @@ static int
 prefill_insert(sqlite3 *db, long long callers, uint64_t seed, struct prefill_stats *ps)
 {
 	static const char sql[] = "INSERT INTO flags (caller, code, reason, created_by, source, "
-				  "created_at, expires_at) VALUES (?, ?, ?, ?, 'supervisor', ?, ?)";
+	                          "created_at, expires_at) VALUES (?, ?, ?, ?, 'supervisor', ?, ?)";
 	sqlite3_stmt *st;
 	uint64_t rng = seed;
 	int64_t now = (int64_t)time(NULL);
@@ -118,8 +118,8 @@ prefill_insert(sqlite3 *db, long long callers, uint64_t seed, struct prefill_sta
 		for (j = 0; j < n; j++) {
 			unsigned c = prefill_pick_code(&rng);
 			int64_t created = now - (int64_t)(cwbench_rand(&rng) % (365 * PREFILL_DAY));
-			int64_t expires = now + PREFILL_DAY +
-					  (int64_t)(cwbench_rand(&rng) % (365 * PREFILL_DAY));
+			int64_t expires =
+			    now + PREFILL_DAY + (int64_t)(cwbench_rand(&rng) % (365 * PREFILL_DAY));
 
 			snprintf(by, sizeof(by), "sup-%u", (unsigned)(cwbench_rand(&rng) % 50));
 			sqlite3_bind_text(st, 1, caller, -1, SQLITE_STATIC);
@@ -136,7 +136,7 @@ prefill_insert(sqlite3 *db, long long callers, uint64_t seed, struct prefill_sta
 			sqlite3_reset(st);
 			if (rc != SQLITE_DONE) {
 				fprintf(stderr, "cwbench: inserting a flag for %s: %s\n", caller,
-					sqlite3_errmsg(db));
+				        sqlite3_errmsg(db));
 				sqlite3_finalize(st);
 				return -1;
 			}
@@ -158,11 +158,11 @@ int
 prefill_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"callers", required_argument, NULL, 'n'},
-		{"seed", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"callers", required_argument, NULL, 'n'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct prefill_stats ps;
 	struct store *store;
@@ -182,7 +182,7 @@ prefill_main(int argc, char **argv)
 			break;
 		case 'n':
 			if (cwbench_parse_ll("--callers", optarg, 1, CWBENCH_MAX_CALLERS,
-					     &callers) != 0)
+			                     &callers) != 0)
 				return 2;
 			break;
 		case 's':
@@ -211,7 +211,8 @@ prefill_main(int argc, char **argv)
 	}
 	store_close(store);
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		fprintf(stderr, "cwbench: %s: %s\n", path, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return 1;
@@ -222,14 +223,14 @@ prefill_main(int argc, char **argv)
 	existing = atoll(text);
 	if (existing != 0) {
 		fprintf(stderr, "cwbench: %s already holds %lld flags; prefill a fresh database\n",
-			path, existing);
+		        path, existing);
 		goto fail;
 	}
 
 	/* A bench database can be rebuilt, so the bulk load skips the journal and fsync. */
 	if (prefill_query_text(db, "PRAGMA journal_mode=OFF", text, sizeof(text)) != 0 ||
 	    prefill_exec(db, "PRAGMA synchronous=OFF; PRAGMA cache_size=-262144; "
-			     "PRAGMA temp_store=MEMORY") != 0)
+	                     "PRAGMA temp_store=MEMORY") != 0)
 		goto fail;
 
 	memset(&ps, 0, sizeof(ps));
@@ -249,7 +250,7 @@ prefill_main(int argc, char **argv)
 		goto fail;
 	if (strcmp(text, "wal") != 0) {
 		fprintf(stderr, "cwbench: %s: could not switch back to WAL (mode %s)\n", path,
-			text);
+		        text);
 		goto fail;
 	}
 	if (sqlite3_close(db) != SQLITE_OK) {

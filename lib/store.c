@@ -25,7 +25,6 @@ enum store_stmt {
 	ST_FLAG_REVOKE,
 	ST_AUDIT_INSERT,
 	ST_COUNT_ACTIVE,
-	ST_USER_VERSION,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -47,7 +46,6 @@ static const char *const store_sql[ST_COUNT] = {
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_COUNT_ACTIVE] = "SELECT count(*) FROM flags WHERE revoked_at IS NULL AND "
                         "(expires_at IS NULL OR expires_at > ?1)",
-    [ST_USER_VERSION] = "PRAGMA user_version",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -85,8 +83,8 @@ store_status_of(int rc)
 	}
 }
 
-static void
-store_seterr(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void store_seterr(struct store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 store_seterr(struct store *s, const char *fmt, ...)
@@ -141,8 +139,7 @@ store_vcause(const char *path, const char *fmt, va_list ap)
 	return cause;
 }
 
-static void
-store_cause(char **cause, const char *path, const char *fmt, ...)
+static void store_cause(char **cause, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -311,7 +308,8 @@ store_migrate(struct store *s, const char *path, char **cause)
 		return -1;
 	}
 	if (s->version > newest) {
-		store_cause(cause, path, "database schema version %d is newer than this callwarden (%d)",
+		store_cause(cause, path,
+		            "database schema version %d is newer than this callwarden (%d)",
 		            s->version, newest);
 		return -1;
 	}
@@ -320,7 +318,11 @@ store_migrate(struct store *s, const char *path, char **cause)
 			continue;
 		if (store_apply(s->db, &store_migrations[i], path, cause) == -1)
 			return -1;
-		s->version = store_migrations[i].version;
+	}
+	rc = store_user_version(s->db, &s->version);
+	if (rc != SQLITE_OK) {
+		store_open_cause(cause, path, STORE_WRITER, rc, sqlite3_errmsg(s->db));
+		return -1;
 	}
 	return 0;
 }
@@ -355,7 +357,11 @@ store_setup_reader(struct store *s, const char *path, char **cause)
 	int newest = store_newest_migration();
 	int rc;
 
-	rc = sqlite3_exec(s->db, "PRAGMA query_only=1", NULL, NULL, NULL);
+	/* The reader answers every offered call: keep hot index pages in memory, read by mmap. */
+	rc = sqlite3_exec(s->db,
+	                  "PRAGMA query_only=1; PRAGMA cache_size=-65536; "
+	                  "PRAGMA mmap_size=268435456",
+	                  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = store_user_version(s->db, &s->version);
 	if (rc != SQLITE_OK) {
@@ -363,7 +369,8 @@ store_setup_reader(struct store *s, const char *path, char **cause)
 		return -1;
 	}
 	if (s->version > newest) {
-		store_cause(cause, path, "database schema version %d is newer than this callwarden (%d)",
+		store_cause(cause, path,
+		            "database schema version %d is newer than this callwarden (%d)",
 		            s->version, newest);
 		return -1;
 	}
@@ -411,8 +418,8 @@ store_open(const char *path, enum store_role role, int busy_ms, char **cause)
 		goto fail;
 
 	for (i = 0; i < ST_COUNT; i++) {
-		rc = sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		                        NULL);
+		rc = sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                        &s->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			store_cause(cause, path, "preparing \"%s\": %s", store_sql[i],
 			            sqlite3_errmsg(s->db));
@@ -608,7 +615,8 @@ store_caller_flags(struct store *s, const char *caller, size_t limit, struct fla
 
 	flag_list_clear(out);
 	sqlite3_bind_text(st, 1, caller, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
+	sqlite3_bind_int64(
+	    st, 2, (uint64_t)limit > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((f = flag_list_push(out)) == NULL || store_row_flag(st, f) == -1) {
 			if (f != NULL)
@@ -738,8 +746,8 @@ fail:
 }
 
 enum store_status
-store_flag_revoke(struct store *s, int64_t id, const char *by, const char *reason,
-                  const char *role, int64_t ts, struct flag *out)
+store_flag_revoke(struct store *s, int64_t id, const char *by, const char *reason, const char *role,
+                  int64_t ts, struct flag *out)
 {
 	sqlite3_stmt *st = s->st[ST_FLAG_REVOKE];
 	enum store_status status;
