@@ -525,23 +525,32 @@ load_self_cpu(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* The daemon's peak resident set (VmHWM) in KiB, or -1. */
-static long long
-load_proc_hwm(long long pid)
+/* The daemon's memory from /proc/PID/status, in KiB; -1 where unknown. */
+struct load_mem {
+	long long hwm;  /* peak resident set, VmHWM */
+	long long anon; /* resident anonymous memory now: heap, stacks */
+	long long file; /* resident file pages now: the mmap'ed database, the binary */
+};
+
+static void
+load_proc_mem(long long pid, struct load_mem *m)
 {
 	char path[64], line[256];
-	long long kib = -1;
 	FILE *f;
 
+	m->hwm = m->anon = m->file = -1;
 	snprintf(path, sizeof(path), "/proc/%lld/status", pid);
 	f = fopen(path, "r");
 	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmHWM: %lld kB", &kib) == 1)
-			break;
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "VmHWM: %lld kB", &m->hwm) == 1)
+			continue;
+		if (sscanf(line, "RssAnon: %lld kB", &m->anon) == 1)
+			continue;
+		sscanf(line, "RssFile: %lld kB", &m->file);
+	}
 	fclose(f);
-	return kib;
 }
 
 static void
@@ -689,7 +698,7 @@ load_report(const struct load_opts *o, struct load_worker *ws, double window,
 	struct hist *h = calloc(1, sizeof(*h));
 	struct load_counts n;
 	char p50[32], p99[32], p999[32], max[32], mean[32], rss[48];
-	long long hwm = o->pid != 0 ? load_proc_hwm(o->pid) : -1;
+	struct load_mem mem = {-1, -1, -1};
 	int i;
 
 	if (h == NULL)
@@ -715,8 +724,10 @@ load_report(const struct load_opts *o, struct load_worker *ws, double window,
 	load_ms(p999, sizeof(p999), hist_percentile(h, 99.9));
 	load_ms(max, sizeof(max), h->max);
 	load_ms(mean, sizeof(mean), h->count != 0 ? h->sum / h->count : 0);
-	if (hwm >= 0)
-		snprintf(rss, sizeof(rss), "%.1fMiB", (double)hwm / 1024.0);
+	if (o->pid != 0)
+		load_proc_mem(o->pid, &mem);
+	if (mem.hwm >= 0)
+		snprintf(rss, sizeof(rss), "%.1fMiB", (double)mem.hwm / 1024.0);
 	else
 		snprintf(rss, sizeof(rss), "n/a");
 
@@ -734,6 +745,9 @@ load_report(const struct load_opts *o, struct load_worker *ws, double window,
 
 		printf(" others_cpu=%.0f%%", (others > 0 ? others : 0) / window * 100);
 	}
+	if (mem.anon >= 0 && mem.file >= 0)
+		printf(" daemon_rss_anon=%.1fMiB daemon_rss_file=%.1fMiB",
+		       (double)mem.anon / 1024.0, (double)mem.file / 1024.0);
 	printf(" request_bytes=%.0f out_of_order=%" PRIu64 "\n",
 	       n.requests_out != 0 ? (double)n.bytes_out / (double)n.requests_out : 0,
 	       n.mismatched);

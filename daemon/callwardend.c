@@ -21,6 +21,37 @@
 /* How long a write may wait for the database lock before answering unavailable. */
 #define WRITER_BUSY_MS 1000
 
+/* The store's functions in the writer's terms. */
+static enum store_status
+store_db_begin(void *db)
+{
+	return store_begin(db);
+}
+
+static enum store_status
+store_db_commit(void *db)
+{
+	return store_commit(db);
+}
+
+static void
+store_db_rollback(void *db)
+{
+	store_rollback(db);
+}
+
+static const char *
+store_db_errmsg(const void *db)
+{
+	return store_errmsg(db);
+}
+
+static void
+store_db_close(void *db)
+{
+	store_close(db);
+}
+
 static void
 usage(FILE *out)
 {
@@ -128,6 +159,9 @@ main(int argc, char **argv)
 	const char *opt_listen = NULL, *opt_unix = NULL, *opt_db = NULL, *opt_policy = NULL;
 	const char *opt_cc = NULL, *config_path = NULL;
 	struct server srv;
+	struct writer_db store_db = {
+	    NULL,          store_db_begin, store_db_commit, store_db_rollback, store_db_errmsg,
+	    store_db_close};
 	struct event *sigs[3];
 	struct timeval flush = {0, 200000};
 	char *errors = NULL, *cause = NULL;
@@ -226,7 +260,10 @@ main(int argc, char **argv)
 	srv.started_at = (int64_t)time(NULL);
 
 	make_parent_dir(srv.settings.db);
-	srv.writer = writer_start(srv.base, srv.settings.db, WRITER_BUSY_MS, &cause);
+	store_db.db = store_open(srv.settings.db, STORE_WRITER, WRITER_BUSY_MS, &cause);
+	if (store_db.db == NULL)
+		fatalx("db %s", cause);
+	srv.writer = writer_start(srv.base, &store_db, 0, &cause);
 	if (srv.writer == NULL)
 		fatalx("db %s", cause);
 	srv.reader = store_open(srv.settings.db, STORE_READER, 0, &cause);

@@ -15,11 +15,11 @@ struct flag_add_job {
 };
 
 static void
-flag_add_run(struct store *st, struct job *job)
+flag_add_run(void *db, struct job *job)
 {
 	struct flag_add_job *fj = (struct flag_add_job *)job;
 
-	job->status = store_flag_add(st, &fj->flag, fj->role);
+	job->status = store_flag_add(db, &fj->flag, fj->role);
 }
 
 static void

@@ -19,12 +19,12 @@ struct flag_revoke_job {
 };
 
 static void
-flag_revoke_run(struct store *st, struct job *job)
+flag_revoke_run(void *db, struct job *job)
 {
 	struct flag_revoke_job *rj = (struct flag_revoke_job *)job;
 
 	job->status =
-	    store_flag_revoke(st, rj->flag_id, rj->by, rj->reason, rj->role, rj->ts, &rj->result);
+	    store_flag_revoke(db, rj->flag_id, rj->by, rj->reason, rj->role, rj->ts, &rj->result);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -26,8 +27,10 @@ struct writer {
 	struct job_queue done; /* thread -> loop */
 	int stop;
 	int efd;
+	int interval_ms;
+	size_t backlog; /* submitted, not yet done */
 	struct event *ev;
-	struct store *store; /* owned by the thread */
+	struct writer_db db; /* the connection, used only by the thread */
 };
 
 static void
@@ -48,27 +51,52 @@ writer_run_batch(struct writer *w, struct job_queue *batch)
 	struct job *job;
 	enum store_status st;
 
-	st = store_begin(w->store);
+	st = w->db.begin(w->db.db);
 	if (st != STORE_OK) {
-		writer_fail_all(batch, st, store_errmsg(w->store));
+		writer_fail_all(batch, st, w->db.errmsg(w->db.db));
 		return;
 	}
 	STAILQ_FOREACH(job, batch, entry)
 	{
 		job->status = STORE_OK;
 		job->errmsg[0] = '\0';
-		job->run(w->store, job);
+		job->run(w->db.db, job);
 		if (job->status == STORE_BUSY || job->status == STORE_ERROR)
-			snprintf(job->errmsg, sizeof(job->errmsg), "%s", store_errmsg(w->store));
+			snprintf(job->errmsg, sizeof(job->errmsg), "%s", w->db.errmsg(w->db.db));
 	}
-	st = store_commit(w->store);
+	st = w->db.commit(w->db.db);
 	if (st != STORE_OK) {
 		char msg[256];
 
-		snprintf(msg, sizeof(msg), "%s", store_errmsg(w->store));
-		store_rollback(w->store);
+		snprintf(msg, sizeof(msg), "%s", w->db.errmsg(w->db.db));
+		w->db.rollback(w->db.db);
 		writer_fail_all(batch, st, msg);
 	}
+}
+
+/* Queues finished jobs for their done callbacks; jobs nobody waits for are freed here. */
+static void
+writer_hand_back(struct writer *w, struct job_queue *batch)
+{
+	struct job_queue keep;
+	struct job *job;
+	size_t freed = 0;
+
+	STAILQ_INIT(&keep);
+	while ((job = STAILQ_FIRST(batch)) != NULL) {
+		STAILQ_REMOVE_HEAD(batch, entry);
+		if (job->done == NULL) {
+			if (job->status != STORE_OK)
+				log_warnx("writer: a write failed: %s", job->errmsg);
+			free(job);
+			freed++;
+		} else
+			STAILQ_INSERT_TAIL(&keep, job, entry);
+	}
+	pthread_mutex_lock(&w->lock);
+	STAILQ_CONCAT(&w->done, &keep);
+	w->backlog -= freed;
+	pthread_mutex_unlock(&w->lock);
 }
 
 static void *
@@ -81,8 +109,21 @@ writer_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&w->lock);
-		while (STAILQ_EMPTY(&w->todo) && !w->stop)
-			pthread_cond_wait(&w->wake, &w->lock);
+		if (w->interval_ms > 0) {
+			/* Gather for one interval: one commit carries everything that came. */
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += (long)w->interval_ms * 1000000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			while (!w->stop &&
+			       pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT)
+				;
+		} else {
+			while (STAILQ_EMPTY(&w->todo) && !w->stop)
+				pthread_cond_wait(&w->wake, &w->lock);
+		}
 		STAILQ_INIT(&batch);
 		STAILQ_CONCAT(&batch, &w->todo);
 		stop = w->stop;
@@ -90,9 +131,7 @@ writer_main(void *arg)
 
 		if (!STAILQ_EMPTY(&batch)) {
 			writer_run_batch(w, &batch);
-			pthread_mutex_lock(&w->lock);
-			STAILQ_CONCAT(&w->done, &batch);
-			pthread_mutex_unlock(&w->lock);
+			writer_hand_back(w, &batch);
 			if (write(w->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
 				log_warn("writer: eventfd");
 		} else if (stop)
@@ -108,6 +147,8 @@ writer_drain(struct writer *w)
 	struct job_queue done;
 	struct job *job;
 
+	size_t n = 0;
+
 	pthread_mutex_lock(&w->lock);
 	STAILQ_INIT(&done);
 	STAILQ_CONCAT(&done, &w->done);
@@ -115,6 +156,12 @@ writer_drain(struct writer *w)
 	while ((job = STAILQ_FIRST(&done)) != NULL) {
 		STAILQ_REMOVE_HEAD(&done, entry);
 		job->done(job);
+		n++;
+	}
+	if (n > 0) {
+		pthread_mutex_lock(&w->lock);
+		w->backlog -= n;
+		pthread_mutex_unlock(&w->lock);
 	}
 }
 
@@ -130,12 +177,13 @@ writer_ready_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct writer *
-writer_start(struct event_base *base, const char *path, int busy_ms, char **cause)
+writer_start(struct event_base *base, const struct writer_db *db, int interval_ms, char **cause)
 {
 	struct writer *w;
 
 	w = calloc(1, sizeof(*w));
 	if (w == NULL) {
+		db->close(db->db);
 		*cause = strdup("out of memory");
 		return NULL;
 	}
@@ -143,10 +191,8 @@ writer_start(struct event_base *base, const char *path, int busy_ms, char **caus
 	STAILQ_INIT(&w->done);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
-	w->efd = -1;
-	w->store = store_open(path, STORE_WRITER, busy_ms, cause);
-	if (w->store == NULL)
-		goto fail;
+	w->db = *db;
+	w->interval_ms = interval_ms;
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->efd == -1) {
 		*cause = strdup("eventfd failed");
@@ -167,11 +213,22 @@ fail:
 		event_free(w->ev);
 	if (w->efd != -1)
 		close(w->efd);
-	store_close(w->store);
+	w->db.close(w->db.db);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w);
 	return NULL;
+}
+
+size_t
+writer_backlog(struct writer *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->backlog;
+	pthread_mutex_unlock(&w->lock);
+	return n;
 }
 
 void
@@ -179,7 +236,10 @@ writer_submit(struct writer *w, struct job *job)
 {
 	pthread_mutex_lock(&w->lock);
 	STAILQ_INSERT_TAIL(&w->todo, job, entry);
-	pthread_cond_signal(&w->wake);
+	w->backlog++;
+	/* An interval writer wakes on its own timer: no signal (and syscall) per event. */
+	if (w->interval_ms == 0)
+		pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -196,7 +256,7 @@ writer_stop(struct writer *w)
 	writer_drain(w);
 	event_free(w->ev);
 	close(w->efd);
-	store_close(w->store);
+	w->db.close(w->db.db);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
 	free(w);

@@ -1,4 +1,8 @@
-/* The writer thread: durable writes on their own SQLite connection, off the event loop. */
+/*
+ * A writer thread: writes on their own SQLite connection, off the event loop. The daemon runs
+ * two: one for flags and audit rows (a reply waits for each commit), one for the call log
+ * (events are grouped and committed every interval; nobody waits).
+ */
 #ifndef CW_WRITER_H
 #define CW_WRITER_H
 
@@ -9,10 +13,23 @@
 #include "store.h"
 
 struct job;
-/* Runs on the writer thread inside the batch transaction; sets job->status. */
-typedef void (*job_run_fn)(struct store *st, struct job *job);
-/* Runs on the loop thread once the batch is committed (or failed); frees the job. */
+/* Runs on the writer thread inside the batch transaction; db is the writer's connection. */
+typedef void (*job_run_fn)(void *db, struct job *job);
+/*
+ * Runs on the loop thread once the batch is committed (or failed) and frees the job. NULL: the
+ * writer frees the job (with free) itself after the commit.
+ */
 typedef void (*job_done_fn)(struct job *job);
+
+/* How the writer drives its connection: the store's and the call log's functions. */
+struct writer_db {
+	void *db;
+	enum store_status (*begin)(void *db);
+	enum store_status (*commit)(void *db);
+	void (*rollback)(void *db);
+	const char *(*errmsg)(const void *db);
+	void (*close)(void *db);
+};
 
 /* A request for the writer; ops embed it at the start of their own job structs. */
 struct job {
@@ -26,10 +43,14 @@ struct job {
 struct writer;
 
 /*
- * Starts the thread with its own writer connection to path (already migrated). busy_ms bounds
- * the wait for the database lock. Returns NULL with *cause on failure.
+ * Starts the thread; it owns db from now on and closes it in writer_stop. interval_ms 0 takes
+ * jobs as soon as they come; otherwise the thread commits at most once per interval, gathering
+ * what arrives in between. Returns NULL with *cause (caller frees) on failure, db closed.
  */
-struct writer *writer_start(struct event_base *base, const char *path, int busy_ms, char **cause);
+struct writer *writer_start(struct event_base *base, const struct writer_db *db, int interval_ms,
+                            char **cause);
+/* Jobs waiting or running: for backpressure and stats. */
+size_t writer_backlog(struct writer *w);
 /* Hands a job to the thread. Never blocks on the database. */
 void writer_submit(struct writer *w, struct job *job);
 /* Finishes queued jobs, runs their done callbacks, joins the thread, frees w. */

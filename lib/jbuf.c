@@ -36,8 +36,10 @@ jb_steal(struct jbuf *jb, size_t *lenp)
 {
 	char *s;
 
-	if (jb->oom)
+	if (jb->oom) {
+		jb_free(jb);
 		return NULL;
+	}
 	if (jb->data == NULL) {
 		s = calloc(1, 1);
 		if (lenp != NULL)

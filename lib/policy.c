@@ -913,7 +913,7 @@ static void
 policy_prescan(struct policy_ld *ld, const char *s, size_t n)
 {
 	size_t i = 0;
-	int line = 1, commaline = 0, depth = 0;
+	int line = 1, strline, commaline = 0, depth = 0;
 	char c, prev = 0, stack[64];
 
 	while (i < n) {
@@ -954,14 +954,23 @@ policy_prescan(struct policy_ld *ld, const char *s, size_t n)
 				policy_err(ld, line, "syntax error: a string is not expected here");
 				return;
 			}
+			strline = line;
 			for (i++; i < n && s[i] != '"' && s[i] != '\0'; i++) {
 				if (s[i] == '\\' && i + 1 < n && s[i + 1] != '\0')
 					i++;
 				if (s[i] == '\n')
 					line++;
 			}
-			if (i < n && s[i] == '"')
-				i++;
+			if (i < n && s[i] == '\0') {
+				policy_err(ld, line, "the file contains a NUL byte");
+				return;
+			}
+			if (i >= n) {
+				policy_err(ld, strline,
+				           "unterminated string: a closing quote is missing");
+				return;
+			}
+			i++;
 			prev = '"';
 			continue;
 		}

@@ -292,7 +292,7 @@ proto_str(struct proto_req *r, const char *name, int required, size_t maxlen, co
 		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' must be a string", name);
 	if (strstr(item->valuestring, NUL_MARK) != NULL)
 		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' holds %s", name,
-				      r->has_nul ? "a NUL character" : "the noncharacter U+FFFF");
+		                      r->has_nul ? "a NUL character" : "the noncharacter U+FFFF");
 	if (strlen(item->valuestring) > maxlen)
 		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' is longer than %zu bytes",
 		                      name, maxlen);
@@ -311,8 +311,9 @@ proto_int(struct proto_req *r, const char *name, int required, int64_t min, int6
 	if ((item = proto_field(r, name, required, &rc)) == NULL)
 		return rc;
 	v = item->valuedouble;
+	/* 2^63 itself rounds to (double)INT64_MAX: compare against it explicitly. */
 	if (!cJSON_IsNumber(item) || !isfinite(v) || v != floor(v) || v < (double)min ||
-	    v > (double)max)
+	    v > (double)max || v >= 9223372036854775808.0)
 		return proto_req_fail(r, PROTO_BAD_FIELD,
 		                      "field '%s' must be an integer from %lld to %lld", name,
 		                      (long long)min, (long long)max);

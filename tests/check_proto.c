@@ -1,0 +1,1000 @@
+/* Unit tests for the line protocol (lib/proto.c): parsing, typed getters, ids and reply framing. */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Parses a NUL-terminated line that must give a request. */
+static struct proto_req *
+parse_ok(const char *line)
+{
+	enum proto_error err = PROTO_INTERNAL;
+	char msg[256] = "";
+	struct proto_req *r = proto_req_parse(line, strlen(line), &err, msg, sizeof(msg));
+
+	ck_assert_msg(r != NULL, "'%s' did not parse: %s", line, msg);
+	ck_assert_int_eq(err, PROTO_OK);
+	return r;
+}
+
+/* Checks the recorded error of r: code and exact message. */
+static void
+assert_req_error(const struct proto_req *r, const char *what, enum proto_error code,
+                 const char *msg)
+{
+	const char *got = NULL;
+	enum proto_error e = proto_req_error(r, &got);
+
+	ck_assert_msg(e == code, "%s: error %s, expected %s (message '%s')", what,
+	              proto_error_name(e), proto_error_name(code), got ? got : "");
+	if (msg != NULL)
+		ck_assert_msg(got != NULL && strcmp(got, msg) == 0, "%s: message '%s', expected '%s'",
+		              what, got ? got : "(null)", msg);
+}
+
+/* Returns 1 when s[0..len) is valid UTF-8 (no overlongs, surrogates, or values past U+10FFFF). */
+static int
+valid_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n, k;
+	unsigned int cp;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf)
+			n = 1, cp = p[i] & 0x1f;
+		else if (p[i] >= 0xe0 && p[i] <= 0xef)
+			n = 2, cp = p[i] & 0x0f;
+		else if (p[i] >= 0xf0 && p[i] <= 0xf4)
+			n = 3, cp = p[i] & 0x07;
+		else
+			return 0;
+		if (i + n >= len)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* ---- parsing ------------------------------------------------------------------------------ */
+
+#define MSG_NOT_JSON   "line is not valid JSON"
+#define MSG_NOT_OBJECT "line is not a JSON object"
+#define MSG_TRAILING   "unexpected text after the JSON object"
+#define MSG_CONTROL    "line holds a raw control character"
+#define MSG_UTF8       "line is not valid UTF-8"
+
+struct parse_case {
+	const char *what;
+	const char *line;
+	size_t len;      /* 0: strlen(line) */
+	const char *msg; /* NULL: the line parses; else the bad_json message */
+};
+
+static const struct parse_case parse_cases[] = {
+    {"an object", "{\"op\":\"ping\"}", 0, NULL},
+    {"empty object", "{}", 0, NULL},
+    {"CRLF terminator left over", "{\"op\":\"ping\"}\r", 0, NULL},
+    {"trailing spaces", "{\"op\":\"ping\"}   ", 0, NULL},
+    {"trailing tab", "{\"op\":\"ping\"}\t", 0, NULL},
+    {"leading whitespace", " \t {\"op\":\"ping\"}", 0, NULL},
+    {"tab between tokens", "{\"op\":\t\"ping\"}", 0, NULL},
+    {"nested values", "{\"op\":\"x\",\"a\":{\"b\":[1,2,{\"c\":null}]}}", 0, NULL},
+    {"2-byte UTF-8", "{\"op\":\"caf\xc3\xa9\"}", 0, NULL},
+    {"3-byte UTF-8", "{\"op\":\"\xe2\x82\xac\"}", 0, NULL},
+    {"4-byte UTF-8", "{\"op\":\"\xf0\x9f\x98\x80\"}", 0, NULL},
+    {"U+10FFFF", "{\"op\":\"\xf4\x8f\xbf\xbf\"}", 0, NULL},
+    {"DEL is not a control character here", "{\"op\":\"\x7f\"}", 0, NULL},
+    {"escaped control characters", "{\"op\":\"a\\u0001\\n\\t\"}", 0, NULL},
+    {"escaped surrogate pair", "{\"op\":\"\\ud83d\\ude00\"}", 0, NULL},
+    {"escaped backslash before u0000 text", "{\"op\":\"\\\\u0000\"}", 0, NULL},
+    {"SQL metacharacters", "{\"op\":\"x\",\"reason\":\"'; DROP TABLE flags;--\"}", 0, NULL},
+
+    {"empty line", "", 0, MSG_NOT_JSON},
+    {"only spaces", "   ", 0, MSG_NOT_JSON},
+    {"only CR", "\r", 0, MSG_NOT_JSON},
+    {"plain text", "hello", 0, MSG_NOT_JSON},
+    {"truncated object", "{\"op\":", 0, MSG_NOT_JSON},
+    {"unterminated string", "{\"op\":\"ping}", 0, MSG_NOT_JSON},
+    {"single quotes", "{'op':'ping'}", 0, MSG_NOT_JSON},
+    {"trailing comma", "{\"op\":\"ping\",}", 0, MSG_NOT_JSON},
+    {"bare word value", "{\"op\":ping}", 0, MSG_NOT_JSON},
+    {"bad escape", "{\"op\":\"\\x41\"}", 0, MSG_NOT_JSON},
+    {"array", "[1,2]", 0, MSG_NOT_OBJECT},
+    {"string", "\"ping\"", 0, MSG_NOT_OBJECT},
+    {"number", "42", 0, MSG_NOT_OBJECT},
+    {"null", "null", 0, MSG_NOT_OBJECT},
+    {"true", "true", 0, MSG_NOT_OBJECT},
+    {"two objects on one line", "{\"op\":\"ping\"} {\"op\":\"ping\"}", 0, MSG_TRAILING},
+    {"text after the object", "{\"op\":\"ping\"}x", 0, MSG_TRAILING},
+
+    {"raw 0x01", "{\"op\":\"pi\x01ng\"}", 0, MSG_CONTROL},
+    {"raw ESC", "{\"op\":\"\x1b[2J\"}", 0, MSG_CONTROL},
+    {"raw CR inside", "{\"op\":\"ping\",\r\"id\":1}", 0, MSG_CONTROL},
+    {"raw LF inside", "{\"op\":\n\"ping\"}", 0, MSG_CONTROL},
+    {"raw NUL byte", "{\"op\":\"p\0ng\"}", 14, MSG_CONTROL},
+    {"raw NUL after the object", "{\"op\":\"ping\"}\0", 14, MSG_CONTROL},
+
+    {"lone continuation byte", "{\"op\":\"\x80\"}", 0, MSG_UTF8},
+    {"overlong 2-byte /", "{\"op\":\"\xc0\xaf\"}", 0, MSG_UTF8},
+    {"overlong 2-byte C1", "{\"op\":\"\xc1\xbf\"}", 0, MSG_UTF8},
+    {"overlong 3-byte", "{\"op\":\"\xe0\x80\xaf\"}", 0, MSG_UTF8},
+    {"overlong 4-byte", "{\"op\":\"\xf0\x80\x80\xaf\"}", 0, MSG_UTF8},
+    {"UTF-16 surrogate", "{\"op\":\"\xed\xa0\x80\"}", 0, MSG_UTF8},
+    {"past U+10FFFF", "{\"op\":\"\xf4\x90\x80\x80\"}", 0, MSG_UTF8},
+    {"0xf5 lead byte", "{\"op\":\"\xf5\x80\x80\x80\"}", 0, MSG_UTF8},
+    {"0xff byte", "{\"op\":\"\xff\"}", 0, MSG_UTF8},
+    {"Latin-1 text", "{\"op\":\"caf\xe9\"}", 0, MSG_UTF8},
+    {"truncated sequence inside", "{\"op\":\"\xe2\x82\"}", 0, MSG_UTF8},
+    {"truncated sequence at the end", "{\"op\":\"x\"}\xe2\x82", 0, MSG_UTF8},
+};
+
+START_TEST(test_parse)
+{
+	const struct parse_case *c = &parse_cases[_i];
+	enum proto_error err = PROTO_INTERNAL;
+	char msg[256] = "";
+	size_t len = c->len ? c->len : strlen(c->line);
+	struct proto_req *r = proto_req_parse(c->line, len, &err, msg, sizeof(msg));
+
+	if (c->msg == NULL) {
+		ck_assert_msg(r != NULL, "%s: rejected: %s", c->what, msg);
+		ck_assert_int_eq(err, PROTO_OK);
+		assert_req_error(r, c->what, PROTO_OK, NULL);
+	} else {
+		ck_assert_msg(r == NULL, "%s: accepted", c->what);
+		ck_assert_msg(err == PROTO_BAD_JSON, "%s: error %s", c->what, proto_error_name(err));
+		ck_assert_msg(strcmp(msg, c->msg) == 0, "%s: message '%s', expected '%s'", c->what,
+		              msg, c->msg);
+	}
+	proto_req_free(r);
+}
+END_TEST
+
+/* Deep nesting is refused without exhausting the stack. */
+START_TEST(test_parse_deep)
+{
+	size_t depth = 100000, i, len = 0;
+	char *line = malloc(2 * depth + 16);
+	enum proto_error err;
+	char msg[256];
+	struct proto_req *r;
+
+	ck_assert_ptr_nonnull(line);
+	memcpy(line, "{\"a\":", 5);
+	len = 5;
+	for (i = 0; i < depth; i++)
+		line[len++] = '[';
+	for (i = 0; i < depth; i++)
+		line[len++] = ']';
+	line[len++] = '}';
+	r = proto_req_parse(line, len, &err, msg, sizeof(msg));
+	ck_assert_ptr_null(r);
+	ck_assert_int_eq(err, PROTO_BAD_JSON);
+	free(line);
+}
+END_TEST
+
+/* A message buffer too small for the text is filled without overflow and stays terminated. */
+START_TEST(test_parse_small_msg)
+{
+	enum proto_error err;
+	char msg[8];
+
+	memset(msg, 'X', sizeof(msg));
+	ck_assert_ptr_null(proto_req_parse("nope", 4, &err, msg, sizeof(msg)));
+	ck_assert_int_eq(err, PROTO_BAD_JSON);
+	ck_assert_str_eq(msg, "line is");
+}
+END_TEST
+
+/* A maximum-size line of the default limit parses. */
+START_TEST(test_parse_big_line)
+{
+	size_t len = PROTO_DEFAULT_MAX_LINE, n;
+	char *line = malloc(len + 1);
+	struct proto_req *r;
+	const char *v = NULL;
+
+	ck_assert_ptr_nonnull(line);
+	n = (size_t)snprintf(line, len, "{\"op\":\"x\",\"note\":\"");
+	memset(line + n, 'a', len - n - 2);
+	memcpy(line + len - 2, "\"}", 2);
+	line[len] = '\0';
+	r = parse_ok(line);
+	ck_assert_int_eq(proto_str(r, "note", PROTO_REQUIRED, len, &v), 1);
+	ck_assert_uint_eq(strlen(v), len - n - 2);
+	proto_req_free(r);
+	free(line);
+}
+END_TEST
+
+/* ---- op ----------------------------------------------------------------------------------- */
+
+struct op_case {
+	const char *what;
+	const char *line;
+	const char *op; /* NULL: no op */
+	enum proto_error err;
+	const char *msg;
+};
+
+static const struct op_case op_cases[] = {
+    {"op present", "{\"op\":\"ping\"}", "ping", PROTO_OK, NULL},
+    {"op with other fields", "{\"id\":1,\"op\":\"call.offered\",\"caller\":\"x\"}", "call.offered",
+     PROTO_OK, NULL},
+    {"op of 64 bytes",
+     "{\"op\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", PROTO_OK, NULL},
+    {"no op", "{}", NULL, PROTO_MISSING_FIELD, "missing field 'op'"},
+    {"op null", "{\"op\":null}", NULL, PROTO_MISSING_FIELD, "missing field 'op'"},
+    {"op is a number", "{\"op\":5}", NULL, PROTO_BAD_FIELD, "field 'op' must be a string"},
+    {"op is an object", "{\"op\":{}}", NULL, PROTO_BAD_FIELD, "field 'op' must be a string"},
+    {"op is case-sensitive key", "{\"OP\":\"ping\"}", NULL, PROTO_MISSING_FIELD,
+     "missing field 'op'"},
+    {"op of 65 bytes",
+     "{\"op\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", NULL,
+     PROTO_BAD_FIELD, "field 'op' is longer than 64 bytes"},
+    {"op holding a NUL", "{\"op\":\"pi\\u0000ng\"}", NULL, PROTO_BAD_FIELD,
+     "field 'op' holds a NUL character"},
+    {"object id", "{\"op\":\"ping\",\"id\":{}}", NULL, PROTO_BAD_FIELD,
+     "field 'id' must be a JSON scalar"},
+    {"array id", "{\"op\":\"ping\",\"id\":[1]}", NULL, PROTO_BAD_FIELD,
+     "field 'id' must be a JSON scalar"},
+};
+
+START_TEST(test_op)
+{
+	const struct op_case *c = &op_cases[_i];
+	struct proto_req *r = parse_ok(c->line);
+	const char *op = proto_req_op(r);
+
+	if (c->op == NULL)
+		ck_assert_msg(op == NULL, "%s: op '%s'", c->what, op);
+	else
+		ck_assert_msg(op != NULL && strcmp(op, c->op) == 0, "%s: op '%s'", c->what,
+		              op ? op : "(null)");
+	assert_req_error(r, c->what, c->err, c->msg);
+	proto_req_free(r);
+}
+END_TEST
+
+/* ---- id echo ------------------------------------------------------------------------------ */
+
+struct id_case {
+	const char *what;
+	const char *line;
+	const char *id; /* expected JSON text, NULL: no id */
+};
+
+static const struct id_case id_cases[] = {
+    {"no id", "{\"op\":\"ping\"}", NULL},
+    {"small integer", "{\"op\":\"ping\",\"id\":7}", "7"},
+    {"zero", "{\"op\":\"ping\",\"id\":0}", "0"},
+    {"negative", "{\"op\":\"ping\",\"id\":-3}", "-3"},
+    {"beyond 32 bits", "{\"op\":\"ping\",\"id\":12345678901}", "12345678901"},
+    {"2^53 - 1", "{\"op\":\"ping\",\"id\":9007199254740991}", "9007199254740991"},
+    {"fraction", "{\"op\":\"ping\",\"id\":1.5}", "1.5"},
+    {"exponent form of an integer", "{\"op\":\"ping\",\"id\":1e3}", "1000"},
+    {"string", "{\"op\":\"ping\",\"id\":\"abc\"}", "\"abc\""},
+    {"empty string", "{\"op\":\"ping\",\"id\":\"\"}", "\"\""},
+    {"string with quote and backslash", "{\"op\":\"ping\",\"id\":\"a\\\"b\\\\c\"}",
+     "\"a\\\"b\\\\c\""},
+    {"string with an escaped control", "{\"op\":\"ping\",\"id\":\"\\u0001\\n\"}",
+     "\"\\u0001\\n\""},
+    {"string with UTF-8", "{\"op\":\"ping\",\"id\":\"r\xc3\xa9q-\xe2\x82\xac\"}",
+     "\"r\xc3\xa9q-\xe2\x82\xac\""},
+    {"string from a \\u escape", "{\"op\":\"ping\",\"id\":\"\\u00e9\"}", "\"\xc3\xa9\""},
+    {"true", "{\"op\":\"ping\",\"id\":true}", "true"},
+    {"false", "{\"op\":\"ping\",\"id\":false}", "false"},
+    {"null", "{\"op\":\"ping\",\"id\":null}", "null"},
+    {"id before op", "{\"id\":\"first\",\"op\":\"ping\"}", "\"first\""},
+    {"object", "{\"op\":\"ping\",\"id\":{\"a\":1}}", NULL},
+    {"array", "{\"op\":\"ping\",\"id\":[]}", NULL},
+};
+
+START_TEST(test_id)
+{
+	const struct id_case *c = &id_cases[_i];
+	struct proto_req *r = parse_ok(c->line);
+	const char *id = proto_req_id(r);
+
+	if (c->id == NULL)
+		ck_assert_msg(id == NULL, "%s: id '%s'", c->what, id);
+	else
+		ck_assert_msg(id != NULL && strcmp(id, c->id) == 0, "%s: id '%s', expected '%s'",
+		              c->what, id ? id : "(null)", c->id);
+	proto_req_free(r);
+}
+END_TEST
+
+/* A numeric id reads back as the same number, whatever its form. */
+static const char *const id_numbers[] = {
+    "3.141592653589793", "0.1",     "1234567.25", "-2.5e-10", "1e300",
+    "123456789012345678", "1e-300", "-0.5",       "4.35",     "9007199254740993",
+};
+
+START_TEST(test_id_number_roundtrip)
+{
+	char line[128];
+	struct proto_req *r;
+	const char *id;
+
+	snprintf(line, sizeof(line), "{\"op\":\"ping\",\"id\":%s}", id_numbers[_i]);
+	r = parse_ok(line);
+	id = proto_req_id(r);
+	ck_assert_ptr_nonnull(id);
+	ck_assert_msg(strtod(id, NULL) == strtod(id_numbers[_i], NULL), "id %s echoed as %s",
+	              id_numbers[_i], id);
+	proto_req_free(r);
+}
+END_TEST
+
+/* ---- typed getters ------------------------------------------------------------------------ */
+
+enum getter { G_STR, G_INT, G_NUM, G_BOOL, G_TS };
+
+struct getter_case {
+	const char *what;
+	const char *line; /* the field is "f" (or "ts" for G_TS) */
+	enum getter kind;
+	int required;
+	size_t maxlen;
+	int64_t imin, imax;
+	double dmin, dmax;
+	int rc;
+	const char *sval;
+	int64_t ival; /* also bool, and ts */
+	double dval;
+	enum proto_error err;
+	const char *msg;
+};
+
+#define NOW 1700000000
+
+static const struct getter_case getter_cases[] = {
+    /* strings */
+    {.what = "string", .line = "{\"f\":\"abc\"}", .kind = G_STR, .required = 1, .maxlen = 10,
+     .rc = 1, .sval = "abc"},
+    {.what = "empty string", .line = "{\"f\":\"\"}", .kind = G_STR, .required = 1, .maxlen = 10,
+     .rc = 1, .sval = ""},
+    {.what = "string at maxlen", .line = "{\"f\":\"abc\"}", .kind = G_STR, .required = 1,
+     .maxlen = 3, .rc = 1, .sval = "abc"},
+    {.what = "string over maxlen", .line = "{\"f\":\"abcd\"}", .kind = G_STR, .required = 1,
+     .maxlen = 3, .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' is longer than 3 bytes"},
+    {.what = "maxlen counts bytes", .line = "{\"f\":\"\\u00e9\"}", .kind = G_STR,
+     .required = 1, .maxlen = 1, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' is longer than 1 bytes"},
+    {.what = "escapes decoded", .line = "{\"f\":\"a\\\"b\\\\c\\u00e9\\n\"}", .kind = G_STR,
+     .required = 1, .maxlen = 20, .rc = 1, .sval = "a\"b\\c\xc3\xa9\n"},
+    {.what = "SQL metacharacters verbatim", .line = "{\"f\":\"'; DROP TABLE flags;--\"}",
+     .kind = G_STR, .required = 1, .maxlen = 100, .rc = 1, .sval = "'; DROP TABLE flags;--"},
+    {.what = "absent optional string", .line = "{}", .kind = G_STR, .maxlen = 10, .rc = 0},
+    {.what = "null optional string", .line = "{\"f\":null}", .kind = G_STR, .maxlen = 10,
+     .rc = 0},
+    {.what = "absent required string", .line = "{\"g\":\"x\"}", .kind = G_STR, .required = 1,
+     .maxlen = 10, .rc = -1, .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
+    {.what = "null required string", .line = "{\"f\":null}", .kind = G_STR, .required = 1,
+     .maxlen = 10, .rc = -1, .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
+    {.what = "number for a string", .line = "{\"f\":5}", .kind = G_STR, .required = 1,
+     .maxlen = 10, .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be a string"},
+    {.what = "bool for a string", .line = "{\"f\":true}", .kind = G_STR, .maxlen = 10,
+     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be a string"},
+    {.what = "array for a string", .line = "{\"f\":[\"a\"]}", .kind = G_STR, .maxlen = 10,
+     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be a string"},
+    {.what = "key is case-sensitive", .line = "{\"F\":\"x\"}", .kind = G_STR, .required = 1,
+     .maxlen = 10, .rc = -1, .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
+    {.what = "string holding a NUL", .line = "{\"f\":\"a\\u0000b\"}", .kind = G_STR,
+     .required = 1, .maxlen = 10, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' holds a NUL character"},
+    {.what = "string that is only a NUL", .line = "{\"f\":\"\\u0000\"}", .kind = G_STR,
+     .required = 1, .maxlen = 10, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' holds a NUL character"},
+    {.what = "a NUL elsewhere spares this field", .line = "{\"f\":\"ok\",\"g\":\"\\u0000\"}",
+     .kind = G_STR, .required = 1, .maxlen = 10, .rc = 1, .sval = "ok"},
+    {.what = "escaped backslash then u0000 text", .line = "{\"f\":\"\\\\u0000\"}",
+     .kind = G_STR, .required = 1, .maxlen = 10, .rc = 1, .sval = "\\u0000"},
+    {.what = "escaped backslash then a NUL", .line = "{\"f\":\"\\\\\\u0000\"}", .kind = G_STR,
+     .required = 1, .maxlen = 10, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' holds a NUL character"},
+
+    /* integers */
+    {.what = "integer", .line = "{\"f\":5}", .kind = G_INT, .required = 1, .imin = 0,
+     .imax = 10, .rc = 1, .ival = 5},
+    {.what = "integer at min", .line = "{\"f\":0}", .kind = G_INT, .imin = 0, .imax = 10,
+     .rc = 1, .ival = 0},
+    {.what = "integer at max", .line = "{\"f\":10}", .kind = G_INT, .imin = 0, .imax = 10,
+     .rc = 1, .ival = 10},
+    {.what = "integral float", .line = "{\"f\":2.0}", .kind = G_INT, .imin = 0, .imax = 10,
+     .rc = 1, .ival = 2},
+    {.what = "exponent form", .line = "{\"f\":1e2}", .kind = G_INT, .imin = 0, .imax = 1000,
+     .rc = 1, .ival = 100},
+    {.what = "negative zero", .line = "{\"f\":-0}", .kind = G_INT, .imin = 0, .imax = 10,
+     .rc = 1, .ival = 0},
+    {.what = "2^53 - 1", .line = "{\"f\":9007199254740991}", .kind = G_INT, .imin = 1,
+     .imax = INT64_C(9007199254740991), .rc = 1, .ival = INT64_C(9007199254740991)},
+    {.what = "negative range", .line = "{\"f\":-5}", .kind = G_INT, .imin = -10, .imax = -1,
+     .rc = 1, .ival = -5},
+    {.what = "integer over max", .line = "{\"f\":11}", .kind = G_INT, .imin = 0, .imax = 10,
+     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be an integer from 0 to 10"},
+    {.what = "integer under min", .line = "{\"f\":-1}", .kind = G_INT, .imin = 0, .imax = 10,
+     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be an integer from 0 to 10"},
+    {.what = "fraction", .line = "{\"f\":1.5}", .kind = G_INT, .imin = 0, .imax = 10,
+     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be an integer from 0 to 10"},
+    {.what = "string for an integer", .line = "{\"f\":\"5\"}", .kind = G_INT, .imin = 0,
+     .imax = 10, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' must be an integer from 0 to 10"},
+    {.what = "bool for an integer", .line = "{\"f\":true}", .kind = G_INT, .imin = 0,
+     .imax = 10, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' must be an integer from 0 to 10"},
+    {.what = "overflowing number", .line = "{\"f\":1e999}", .kind = G_INT, .imin = 0,
+     .imax = 10, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' must be an integer from 0 to 10"},
+    {.what = "2^53 + 2 past a 2^53 - 1 bound", .line = "{\"f\":9007199254740994}", .kind = G_INT,
+     .imin = 1, .imax = INT64_C(9007199254740991), .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' must be an integer from 1 to 9007199254740991"},
+    {.what = "2^63 is out of int64 range", .line = "{\"f\":9223372036854775808}", .kind = G_INT,
+     .imin = INT64_MIN, .imax = INT64_MAX, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' must be an integer from -9223372036854775808 to 9223372036854775807"},
+    {.what = "1e19 is out of int64 range", .line = "{\"f\":1e19}", .kind = G_INT,
+     .imin = INT64_MIN, .imax = INT64_MAX, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' must be an integer from -9223372036854775808 to 9223372036854775807"},
+    {.what = "absent optional integer", .line = "{}", .kind = G_INT, .imin = 0, .imax = 10,
+     .rc = 0},
+    {.what = "absent required integer", .line = "{}", .kind = G_INT, .required = 1, .imin = 0,
+     .imax = 10, .rc = -1, .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
+
+    /* numbers */
+    {.what = "number", .line = "{\"f\":2.5}", .kind = G_NUM, .required = 1, .dmin = 0,
+     .dmax = 10, .rc = 1, .dval = 2.5},
+    {.what = "integer as a number", .line = "{\"f\":7}", .kind = G_NUM, .dmin = 0, .dmax = 10,
+     .rc = 1, .dval = 7},
+    {.what = "number at the small min", .line = "{\"f\":1e-6}", .kind = G_NUM, .dmin = 1e-6,
+     .dmax = 36500, .rc = 1, .dval = 1e-6},
+    {.what = "number under the small min", .line = "{\"f\":0}", .kind = G_NUM, .dmin = 1e-6,
+     .dmax = 36500, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' must be a number from 1e-06 to 36500"},
+    {.what = "number over max", .line = "{\"f\":10.5}", .kind = G_NUM, .dmin = 0, .dmax = 10,
+     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be a number from 0 to 10"},
+    {.what = "string for a number", .line = "{\"f\":\"2.5\"}", .kind = G_NUM, .dmin = 0,
+     .dmax = 10, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' must be a number from 0 to 10"},
+    {.what = "infinite number", .line = "{\"f\":-1e999}", .kind = G_NUM, .dmin = -INFINITY,
+     .dmax = INFINITY, .rc = -1, .err = PROTO_BAD_FIELD,
+     .msg = "field 'f' must be a number from -inf to inf"},
+    {.what = "absent optional number", .line = "{}", .kind = G_NUM, .dmin = 0, .dmax = 10,
+     .rc = 0},
+    {.what = "absent required number", .line = "{}", .kind = G_NUM, .required = 1, .dmin = 0,
+     .dmax = 10, .rc = -1, .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
+
+    /* booleans */
+    {.what = "true", .line = "{\"f\":true}", .kind = G_BOOL, .required = 1, .rc = 1,
+     .ival = 1},
+    {.what = "false", .line = "{\"f\":false}", .kind = G_BOOL, .required = 1, .rc = 1,
+     .ival = 0},
+    {.what = "1 for a bool", .line = "{\"f\":1}", .kind = G_BOOL, .rc = -1,
+     .err = PROTO_BAD_FIELD, .msg = "field 'f' must be true or false"},
+    {.what = "string for a bool", .line = "{\"f\":\"true\"}", .kind = G_BOOL, .rc = -1,
+     .err = PROTO_BAD_FIELD, .msg = "field 'f' must be true or false"},
+    {.what = "null optional bool", .line = "{\"f\":null}", .kind = G_BOOL, .rc = 0},
+    {.what = "absent required bool", .line = "{}", .kind = G_BOOL, .required = 1, .rc = -1,
+     .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
+
+    /* ts */
+    {.what = "ts absent is now", .line = "{}", .kind = G_TS, .rc = 0, .ival = NOW},
+    {.what = "ts null is now", .line = "{\"ts\":null}", .kind = G_TS, .rc = 0, .ival = NOW},
+    {.what = "ts given", .line = "{\"ts\":1600000000}", .kind = G_TS, .rc = 1,
+     .ival = 1600000000},
+    {.what = "ts fraction truncated", .line = "{\"ts\":1600000000.9}", .kind = G_TS, .rc = 1,
+     .ival = 1600000000},
+    {.what = "ts zero", .line = "{\"ts\":0}", .kind = G_TS, .rc = 1, .ival = 0},
+    {.what = "ts at the end of 9999", .line = "{\"ts\":253402300799}", .kind = G_TS, .rc = 1,
+     .ival = PROTO_TIME_MAX},
+    {.what = "ts past 9999", .line = "{\"ts\":253402300800}", .kind = G_TS, .rc = -1,
+     .err = PROTO_BAD_FIELD, .msg = "field 'ts' must be a number from 0 to 2.53402e+11"},
+    {.what = "ts negative", .line = "{\"ts\":-1}", .kind = G_TS, .rc = -1,
+     .err = PROTO_BAD_FIELD, .msg = "field 'ts' must be a number from 0 to 2.53402e+11"},
+    {.what = "ts as a string", .line = "{\"ts\":\"1600000000\"}", .kind = G_TS, .rc = -1,
+     .err = PROTO_BAD_FIELD, .msg = "field 'ts' must be a number from 0 to 2.53402e+11"},
+    {.what = "ts huge", .line = "{\"ts\":1e300}", .kind = G_TS, .rc = -1,
+     .err = PROTO_BAD_FIELD, .msg = "field 'ts' must be a number from 0 to 2.53402e+11"},
+};
+
+START_TEST(test_getter)
+{
+	const struct getter_case *c = &getter_cases[_i];
+	struct proto_req *r = parse_ok(c->line);
+	const char *sentinel = "untouched", *s = sentinel;
+	int64_t i = -424242;
+	double d = -424242.0;
+	int b = -42, rc = -99;
+
+	switch (c->kind) {
+	case G_STR:
+		rc = proto_str(r, "f", c->required, c->maxlen, &s);
+		break;
+	case G_INT:
+		rc = proto_int(r, "f", c->required, c->imin, c->imax, &i);
+		break;
+	case G_NUM:
+		rc = proto_num(r, "f", c->required, c->dmin, c->dmax, &d);
+		break;
+	case G_BOOL:
+		rc = proto_bool(r, "f", c->required, &b);
+		break;
+	case G_TS:
+		rc = proto_ts(r, NOW, &i);
+		break;
+	}
+	ck_assert_msg(rc == c->rc, "%s: rc %d, expected %d", c->what, rc, c->rc);
+	assert_req_error(r, c->what, c->rc == -1 ? c->err : PROTO_OK, c->rc == -1 ? c->msg : NULL);
+	if (c->rc == 1 || c->kind == G_TS) {
+		switch (c->kind) {
+		case G_STR:
+			ck_assert_msg(strcmp(s, c->sval) == 0, "%s: '%s'", c->what, s);
+			break;
+		case G_INT:
+		case G_TS:
+			if (c->rc != -1)
+				ck_assert_msg(i == c->ival, "%s: %lld, expected %lld", c->what,
+				              (long long)i, (long long)c->ival);
+			break;
+		case G_NUM:
+			ck_assert_msg(d == c->dval, "%s: %g", c->what, d);
+			break;
+		case G_BOOL:
+			ck_assert_int_eq(b, (int)c->ival);
+			break;
+		}
+	} else {
+		/* Absent or failed: the output is not touched. */
+		ck_assert_ptr_eq(s, sentinel);
+		ck_assert_int_eq(i, -424242);
+		ck_assert(d == -424242.0);
+		ck_assert_int_eq(b, -42);
+	}
+	proto_req_free(r);
+}
+END_TEST
+
+struct array_case {
+	const char *what;
+	const char *line;
+	int required;
+	int rc;
+	size_t n;
+	const char *joined; /* the strings joined with '|' */
+	enum proto_error err;
+	const char *msg;
+};
+
+static const struct array_case array_cases[] = {
+    {"two strings", "{\"f\":[\"alert\",\"flag\"]}", 1, 1, 2, "alert|flag", PROTO_OK, NULL},
+    {"empty array", "{\"f\":[]}", 1, 1, 0, "", PROTO_OK, NULL},
+    {"at maxn", "{\"f\":[\"a\",\"b\",\"c\"]}", 1, 1, 3, "a|b|c", PROTO_OK, NULL},
+    {"absent optional", "{}", 0, 0, 0, NULL, PROTO_OK, NULL},
+    {"absent required", "{}", 1, -1, 0, NULL, PROTO_MISSING_FIELD, "missing field 'f'"},
+    {"not an array", "{\"f\":\"alert\"}", 1, -1, 0, NULL, PROTO_BAD_FIELD,
+     "field 'f' must be an array of strings"},
+    {"object", "{\"f\":{\"a\":\"b\"}}", 1, -1, 0, NULL, PROTO_BAD_FIELD,
+     "field 'f' must be an array of strings"},
+    {"over maxn", "{\"f\":[\"a\",\"b\",\"c\",\"d\"]}", 1, -1, 0, NULL, PROTO_BAD_FIELD,
+     "field 'f' has more than 3 entries"},
+    {"a number inside", "{\"f\":[\"a\",1]}", 1, -1, 0, NULL, PROTO_BAD_FIELD,
+     "field 'f' must hold strings of at most 8 bytes"},
+    {"a null inside", "{\"f\":[null]}", 1, -1, 0, NULL, PROTO_BAD_FIELD,
+     "field 'f' must hold strings of at most 8 bytes"},
+    {"a long string inside", "{\"f\":[\"123456789\"]}", 1, -1, 0, NULL, PROTO_BAD_FIELD,
+     "field 'f' must hold strings of at most 8 bytes"},
+    {"a NUL inside", "{\"f\":[\"a\\u0000\"]}", 1, -1, 0, NULL, PROTO_BAD_FIELD, NULL},
+};
+
+START_TEST(test_str_array)
+{
+	const struct array_case *c = &array_cases[_i];
+	struct proto_req *r = parse_ok(c->line);
+	const char **v = NULL;
+	size_t n = 99, k;
+	int rc = proto_str_array(r, "f", c->required, 3, 8, &v, &n);
+
+	ck_assert_msg(rc == c->rc, "%s: rc %d", c->what, rc);
+	assert_req_error(r, c->what, c->err, c->msg);
+	if (rc == 1) {
+		char joined[64] = "";
+
+		ck_assert_uint_eq(n, c->n);
+		for (k = 0; k < n; k++) {
+			if (k > 0)
+				strcat(joined, "|");
+			strcat(joined, v[k]);
+		}
+		ck_assert_str_eq(joined, c->joined);
+		ck_assert_ptr_null(v[n]);
+		free(v);
+	} else {
+		ck_assert_ptr_null(v);
+		ck_assert_uint_eq(n, 99);
+	}
+	proto_req_free(r);
+}
+END_TEST
+
+/* The first error wins; later failures return -1 without replacing it. */
+START_TEST(test_first_error_wins)
+{
+	struct proto_req *r = parse_ok("{\"b\":\"x\",\"c\":1}");
+	const char *s;
+	int64_t i;
+
+	ck_assert_int_eq(proto_str(r, "a", PROTO_REQUIRED, 10, &s), -1);
+	ck_assert_int_eq(proto_int(r, "b", PROTO_REQUIRED, 0, 10, &i), -1);
+	ck_assert_int_eq(proto_req_fail(r, PROTO_CONFLICT, "later %d", 1), -1);
+	assert_req_error(r, "first error", PROTO_MISSING_FIELD, "missing field 'a'");
+	/* A valid field still reads after an error. */
+	ck_assert_int_eq(proto_int(r, "c", PROTO_REQUIRED, 0, 10, &i), 1);
+	ck_assert_int_eq(i, 1);
+	proto_req_free(r);
+
+	r = parse_ok("{}");
+	ck_assert_int_eq(proto_req_fail(r, PROTO_NOT_FOUND, "flag %lld not found", 12LL), -1);
+	assert_req_error(r, "formatted", PROTO_NOT_FOUND, "flag 12 not found");
+	proto_req_free(r);
+}
+END_TEST
+
+/* ---- peeks -------------------------------------------------------------------------------- */
+
+START_TEST(test_peek)
+{
+	static const struct {
+		const char *line;
+		const char *str; /* peek_str of "f" */
+		int has_num;
+		double num; /* peek_num of "f" */
+	} cases[] = {
+	    {"{\"f\":\"abc\"}", "abc", 0, 0},
+	    {"{\"f\":\"\"}", "", 0, 0},
+	    {"{\"f\":12.5}", NULL, 1, 12.5},
+	    {"{\"f\":-3}", NULL, 1, -3},
+	    {"{\"f\":1e999}", NULL, 0, 0},
+	    {"{\"f\":true}", NULL, 0, 0},
+	    {"{\"f\":null}", NULL, 0, 0},
+	    {"{\"f\":[\"a\"]}", NULL, 0, 0},
+	    {"{\"f\":{}}", NULL, 0, 0},
+	    {"{\"g\":\"abc\"}", NULL, 0, 0},
+	    {"{\"F\":\"abc\"}", NULL, 0, 0},
+	};
+	size_t k;
+
+	for (k = 0; k < ARRAY_LEN(cases); k++) {
+		struct proto_req *r = parse_ok(cases[k].line);
+		const char *s = proto_peek_str(r, "f");
+		double d = -1;
+		int has = proto_peek_num(r, "f", &d);
+
+		if (cases[k].str == NULL)
+			ck_assert_msg(s == NULL, "%s: peek_str '%s'", cases[k].line, s);
+		else
+			ck_assert_msg(s != NULL && strcmp(s, cases[k].str) == 0, "%s: peek_str",
+			              cases[k].line);
+		ck_assert_msg(has == cases[k].has_num, "%s: peek_num %d", cases[k].line, has);
+		if (has)
+			ck_assert(d == cases[k].num);
+		else
+			ck_assert(d == -1);
+		/* Peeks record nothing. */
+		assert_req_error(r, cases[k].line, PROTO_OK, NULL);
+		proto_req_free(r);
+	}
+}
+END_TEST
+
+/* ---- proto_check_fields ------------------------------------------------------------------- */
+
+static const char *const allowed_offered[] = {"call_id", "caller", "dialed", NULL};
+static const char *const allowed_none[] = {NULL};
+
+struct fields_case {
+	const char *what;
+	const char *line;
+	const char *const *allowed;
+	const char *msg; /* NULL: accepted */
+};
+
+static const struct fields_case fields_cases[] = {
+    {"only allowed fields", "{\"op\":\"x\",\"call_id\":\"c\",\"caller\":\"1\",\"dialed\":\"2\"}",
+     allowed_offered, NULL},
+    {"op, id and ts always allowed", "{\"op\":\"x\",\"id\":1,\"ts\":5}", allowed_offered, NULL},
+    {"empty allow list, common fields", "{\"op\":\"ping\",\"id\":\"a\",\"ts\":1}", allowed_none,
+     NULL},
+    {"empty object", "{}", allowed_none, NULL},
+    {"unknown field", "{\"op\":\"x\",\"call_id\":\"c\",\"bogus\":1}", allowed_offered,
+     "unknown field 'bogus'"},
+    {"empty allow list", "{\"op\":\"ping\",\"caller\":\"1\"}", allowed_none,
+     "unknown field 'caller'"},
+    {"names are case-sensitive", "{\"op\":\"x\",\"Caller\":\"1\"}", allowed_offered,
+     "unknown field 'Caller'"},
+    {"empty name", "{\"op\":\"x\",\"\":1}", allowed_offered, "unknown field ''"},
+    {"first unknown is named", "{\"a\":1,\"b\":2}", allowed_offered, "unknown field 'a'"},
+    {"control characters hidden", "{\"\\u0001x\\n\":1}", allowed_offered,
+     "unknown field '?x?'"},
+    {"long name clipped",
+     "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaa\":1}",
+     allowed_offered,
+     "unknown field 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'"},
+};
+
+START_TEST(test_check_fields)
+{
+	const struct fields_case *c = &fields_cases[_i];
+	struct proto_req *r = parse_ok(c->line);
+	int rc = proto_check_fields(r, c->allowed);
+
+	ck_assert_msg(rc == (c->msg ? -1 : 0), "%s: rc %d", c->what, rc);
+	assert_req_error(r, c->what, c->msg ? PROTO_BAD_FIELD : PROTO_OK, c->msg);
+	proto_req_free(r);
+}
+END_TEST
+
+/*
+ * The message naming an unknown field goes back to the client inside a JSON string, so clipping
+ * a long name must not cut a UTF-8 sequence in half.
+ */
+START_TEST(test_check_fields_utf8_clip)
+{
+	char line[256], name[128];
+	struct proto_req *r;
+	const char *msg;
+	size_t pad;
+
+	for (pad = 55; pad <= 66; pad++) {
+		memset(name, 'a', pad);
+		memcpy(name + pad, "\xe2\x82\xac\xc3\xa9\xf0\x9f\x98\x80", 9);
+		name[pad + 9] = '\0';
+		snprintf(line, sizeof(line), "{\"%s\":1}", name);
+		r = parse_ok(line);
+		ck_assert_int_eq(proto_check_fields(r, allowed_none), -1);
+		ck_assert_int_eq(proto_req_error(r, &msg), PROTO_BAD_FIELD);
+		ck_assert_msg(valid_utf8(msg, strlen(msg)),
+		              "clipping a %zu+9 byte name leaves invalid UTF-8: %s", pad, msg);
+		proto_req_free(r);
+	}
+}
+END_TEST
+
+/* ---- replies ------------------------------------------------------------------------------ */
+
+START_TEST(test_error_names)
+{
+	static const struct {
+		enum proto_error e;
+		const char *name;
+	} names[] = {
+	    {PROTO_OK, "ok"},
+	    {PROTO_BAD_JSON, "bad_json"},
+	    {PROTO_LINE_TOO_LONG, "line_too_long"},
+	    {PROTO_UNKNOWN_OP, "unknown_op"},
+	    {PROTO_MISSING_FIELD, "missing_field"},
+	    {PROTO_BAD_FIELD, "bad_field"},
+	    {PROTO_NOT_FOUND, "not_found"},
+	    {PROTO_UNAUTHORIZED, "unauthorized"},
+	    {PROTO_FORBIDDEN, "forbidden"},
+	    {PROTO_CONFLICT, "conflict"},
+	    {PROTO_UNAVAILABLE, "unavailable"},
+	    {PROTO_INTERNAL, "internal"},
+	    {(enum proto_error)999, "internal"},
+	};
+	size_t k;
+
+	for (k = 0; k < ARRAY_LEN(names); k++)
+		ck_assert_str_eq(proto_error_name(names[k].e), names[k].name);
+}
+END_TEST
+
+static void
+reply_ok_plain(struct jbuf *jb)
+{
+	proto_reply_ok(jb, NULL);
+	proto_reply_end(jb);
+}
+
+static void
+reply_ok_id(struct jbuf *jb)
+{
+	proto_reply_ok(jb, "7");
+	jb_kstr(jb, "version", "0.1.0");
+	jb_kstr(jb, "policy", "v1");
+	proto_reply_end(jb);
+}
+
+static void
+reply_ok_string_id_nested(struct jbuf *jb)
+{
+	proto_reply_ok(jb, "\"r-1\"");
+	jb_key(jb, "flag");
+	jb_obj_begin(jb);
+	jb_kint(jb, "id", 12);
+	jb_knull(jb, "expires_at");
+	jb_obj_end(jb);
+	jb_key(jb, "flags");
+	jb_arr_begin(jb);
+	jb_arr_end(jb);
+	proto_reply_end(jb);
+}
+
+static void
+reply_error_id(struct jbuf *jb)
+{
+	proto_reply_error(jb, "7", PROTO_BAD_JSON, "line is not valid JSON");
+}
+
+static void
+reply_error_no_id(struct jbuf *jb)
+{
+	proto_reply_error(jb, NULL, PROTO_LINE_TOO_LONG, "line longer than 65536 bytes");
+}
+
+static void
+reply_error_escaped(struct jbuf *jb)
+{
+	proto_reply_error(jb, "null", PROTO_BAD_FIELD, "field 'x\"y' is \\bad\n");
+}
+
+static void
+reply_pipelined(struct jbuf *jb)
+{
+	proto_reply_ok(jb, "1");
+	proto_reply_end(jb);
+	proto_reply_error(jb, "2", PROTO_UNKNOWN_OP, "unknown op 'nope'");
+	proto_reply_ok(jb, "true");
+	jb_kint(jb, "n", 3);
+	proto_reply_end(jb);
+}
+
+struct reply_case {
+	const char *what;
+	void (*build)(struct jbuf *);
+	const char *expected;
+};
+
+static const struct reply_case reply_cases[] = {
+    {"ok without id", reply_ok_plain, "{\"ok\":true}\n"},
+    {"ok with id and fields", reply_ok_id,
+     "{\"id\":7,\"ok\":true,\"version\":\"0.1.0\",\"policy\":\"v1\"}\n"},
+    {"ok with string id and nested values", reply_ok_string_id_nested,
+     "{\"id\":\"r-1\",\"ok\":true,\"flag\":{\"id\":12,\"expires_at\":null},\"flags\":[]}\n"},
+    {"error with id", reply_error_id,
+     "{\"id\":7,\"ok\":false,\"error\":{\"code\":\"bad_json\",\"message\":\"line is not valid "
+     "JSON\"}}\n"},
+    {"error without id", reply_error_no_id,
+     "{\"ok\":false,\"error\":{\"code\":\"line_too_long\",\"message\":\"line longer than 65536 "
+     "bytes\"}}\n"},
+    {"error message escaped", reply_error_escaped,
+     "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad_field\",\"message\":\"field 'x\\\"y' "
+     "is \\\\bad\\n\"}}\n"},
+    {"pipelined replies in one buffer", reply_pipelined,
+     "{\"id\":1,\"ok\":true}\n"
+     "{\"id\":2,\"ok\":false,\"error\":{\"code\":\"unknown_op\",\"message\":\"unknown op "
+     "'nope'\"}}\n"
+     "{\"id\":true,\"ok\":true,\"n\":3}\n"},
+};
+
+START_TEST(test_reply)
+{
+	const struct reply_case *c = &reply_cases[_i];
+	struct jbuf jb;
+
+	jb_init(&jb);
+	c->build(&jb);
+	ck_assert(!jb.oom);
+	ck_assert_msg(strcmp(jb.data, c->expected) == 0, "%s:\n got %s\nwant %s", c->what,
+	              jb.data, c->expected);
+	jb_free(&jb);
+}
+END_TEST
+
+/* From a request line to its error reply line, as the daemon does it. */
+struct e2e_case {
+	const char *line;
+	const char *reply;
+};
+
+static const struct e2e_case e2e_cases[] = {
+    {"{\"op\":\"flag.add\",\"id\":\"r-1\"}",
+     "{\"id\":\"r-1\",\"ok\":false,\"error\":{\"code\":\"missing_field\",\"message\":\"missing "
+     "field 'caller'\"}}\n"},
+    {"{\"op\":\"flag.add\",\"id\":42,\"caller\":7}",
+     "{\"id\":42,\"ok\":false,\"error\":{\"code\":\"bad_field\",\"message\":\"field 'caller' "
+     "must be a string\"}}\n"},
+    {"{\"op\":\"flag.add\",\"id\":null,\"caller\":\"a\\u0000\"}",
+     "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad_field\",\"message\":\"field "
+     "'caller' holds a NUL character\"}}\n"},
+    {"{\"id\":[1],\"op\":\"flag.add\"}",
+     "{\"ok\":false,\"error\":{\"code\":\"bad_field\",\"message\":\"field 'id' must be a JSON "
+     "scalar\"}}\n"},
+};
+
+START_TEST(test_request_to_reply)
+{
+	const struct e2e_case *c = &e2e_cases[_i];
+	struct proto_req *r = parse_ok(c->line);
+	const char *caller = NULL, *msg;
+	enum proto_error e;
+	struct jbuf jb;
+
+	if (proto_req_op(r) != NULL)
+		ck_assert_int_eq(proto_str(r, "caller", PROTO_REQUIRED, 64, &caller), -1);
+	e = proto_req_error(r, &msg);
+	jb_init(&jb);
+	proto_reply_error(&jb, proto_req_id(r), e, msg);
+	ck_assert_str_eq(jb.data, c->reply);
+	jb_free(&jb);
+	proto_req_free(r);
+}
+END_TEST
+
+static Suite *
+proto_suite(void)
+{
+	Suite *s = suite_create("proto");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_loop_test(tc, test_parse, 0, (int)ARRAY_LEN(parse_cases));
+	tcase_add_test(tc, test_parse_deep);
+	tcase_add_test(tc, test_parse_small_msg);
+	tcase_add_test(tc, test_parse_big_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("op_and_id");
+	tcase_add_loop_test(tc, test_op, 0, (int)ARRAY_LEN(op_cases));
+	tcase_add_loop_test(tc, test_id, 0, (int)ARRAY_LEN(id_cases));
+	tcase_add_loop_test(tc, test_id_number_roundtrip, 0, (int)ARRAY_LEN(id_numbers));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("getters");
+	tcase_add_loop_test(tc, test_getter, 0, (int)ARRAY_LEN(getter_cases));
+	tcase_add_loop_test(tc, test_str_array, 0, (int)ARRAY_LEN(array_cases));
+	tcase_add_test(tc, test_first_error_wins);
+	tcase_add_test(tc, test_peek);
+	tcase_add_loop_test(tc, test_check_fields, 0, (int)ARRAY_LEN(fields_cases));
+	tcase_add_test(tc, test_check_fields_utf8_clip);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("replies");
+	tcase_add_test(tc, test_error_names);
+	tcase_add_loop_test(tc, test_reply, 0, (int)ARRAY_LEN(reply_cases));
+	tcase_add_loop_test(tc, test_request_to_reply, 0, (int)ARRAY_LEN(e2e_cases));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(proto_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
