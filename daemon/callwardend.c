@@ -233,7 +233,7 @@ main(int argc, char **argv)
 	srv.policy = policy_load(srv.settings.policy, srv.settings.country_code, &errors);
 	if (srv.policy == NULL) {
 		if (check_only)
-			fputs(errors ? errors : "policy failed to load\n", stderr);
+			fprintf(stderr, "%s\n", errors ? errors : "policy failed to load");
 		else
 			print_errors("bad policy", errors);
 		free(errors);

@@ -403,6 +403,24 @@ proto_ts(struct proto_req *r, int64_t now, int64_t *out)
 	return rc;
 }
 
+/* Length of s[0..len) without a UTF-8 sequence that the clipping left incomplete. */
+static size_t
+proto_utf8_cut(const char *s, size_t len)
+{
+	size_t start = len, need;
+	unsigned char lead;
+
+	while (start > 0 && ((unsigned char)s[start - 1] & 0xc0) == 0x80)
+		start--;
+	if (start == 0)
+		return len;
+	lead = (unsigned char)s[start - 1];
+	if (lead < 0xc0)
+		return len;
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+	return len - (start - 1) < need ? start - 1 : len;
+}
+
 const char *
 proto_peek_str(const struct proto_req *r, const char *name)
 {
@@ -444,6 +462,8 @@ proto_check_fields(struct proto_req *r, const char *const *allowed)
 			/* The name is untrusted: show a clipped, printable copy. */
 			for (j = 0; k[j] != '\0' && j < sizeof(shown) - 1; j++)
 				shown[j] = ((unsigned char)k[j] < 0x20) ? '?' : k[j];
+			if (k[j] != '\0')
+				j = proto_utf8_cut(shown, j);
 			shown[j] = '\0';
 			return proto_req_fail(r, PROTO_BAD_FIELD, "unknown field '%s'", shown);
 		}

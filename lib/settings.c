@@ -1,5 +1,7 @@
 /* Daemon settings from embedded defaults and an optional libconfig file. */
+#include <errno.h>
 #include <libconfig.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +124,35 @@ static const char *const settings_keys[] = {
     "max_connections", "log_level", NULL,
 };
 
+/*
+ * libconfig 1.5 keeps only the low 32 bits of a big integer literal without an L suffix
+ * (4294968320 reads as 1024): read the literal again from the file and compare.
+ */
+static int
+settings_literal_matches(const char *path, int line, const char *name, long long v)
+{
+	char buf[1024], *p, *end;
+	long long lit;
+	FILE *f;
+	int n = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;
+	while (n < line && fgets(buf, sizeof(buf), f) != NULL)
+		n++;
+	fclose(f);
+	if (n != line || (p = strstr(buf, name)) == NULL)
+		return 1;
+	p += strlen(name);
+	p += strspn(p, " \t");
+	if (*p != '=' && *p != ':')
+		return 1;
+	p += 1 + strspn(p + 1, " \t");
+	errno = 0;
+	lit = strtoll(p, &end, strncasecmp(p, "0x", 2) == 0 ? 16 : 10);
+	return end == p || (errno != ERANGE && lit == v);
+}
+
 int
 settings_load(struct settings *st, const char *path, char **errors)
 {
@@ -130,6 +161,7 @@ settings_load(struct settings *st, const char *path, char **errors)
 	config_setting_t *root, *item;
 	const char *str;
 	int i, n, ival;
+	long long lval;
 
 	*errors = NULL;
 	config_init(&cfg);
@@ -169,11 +201,17 @@ settings_load(struct settings *st, const char *path, char **errors)
 			continue;
 		}
 		if (strcmp(name, "max_line") == 0 || strcmp(name, "max_connections") == 0) {
-			if (config_setting_type(item) != CONFIG_TYPE_INT) {
+			if (config_setting_type(item) != CONFIG_TYPE_INT &&
+			    config_setting_type(item) != CONFIG_TYPE_INT64) {
 				settings_error(errors, path, line, "'%s' must be an integer", name);
 				continue;
 			}
-			ival = config_setting_get_int(item);
+			lval = config_setting_get_int64(item);
+			if (!settings_literal_matches(path, line, name, lval)) {
+				settings_error(errors, path, line, "'%s' is out of range", name);
+				continue;
+			}
+			ival = lval < INT_MIN ? INT_MIN : lval > INT_MAX ? INT_MAX : (int)lval;
 			if (strcmp(name, "max_line") == 0) {
 				if (ival < SETTINGS_MAX_LINE_MIN || ival > SETTINGS_MAX_LINE_MAX)
 					settings_error(errors, path, line, "%s",

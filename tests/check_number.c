@@ -16,139 +16,97 @@ struct number_case {
 	const char *out; /* expected out; "" unless NUMBER_E164 */
 };
 
+/* Most cases read the whole input; the three kinds as shorthands. */
+/* clang-format off */
+#define E164(what, in, cc, out) {what, in, 0, cc, NUMBER_E164, out}
+#define WITHHELD(what, in)      {what, in, 0, "1", NUMBER_WITHHELD, ""}
+#define INVALID(what, in, cc)   {what, in, 0, cc, NUMBER_INVALID, ""}
+/* clang-format on */
+
 static const struct number_case number_cases[] = {
     /* The protocol's three spellings of one number. */
-    {.what = "formatted with + and separators", .in = "+1 (555) 123-4567", .cc = "1",
-     .kind = NUMBER_E164, .out = "+15551234567"},
-    {.what = "11 digits starting with the country code", .in = "15551234567", .cc = "1",
-     .kind = NUMBER_E164, .out = "+15551234567"},
-    {.what = "10 national digits", .in = "5551234567", .cc = "1", .kind = NUMBER_E164,
-     .out = "+15551234567"},
-    {.what = "already E.164", .in = "+15551234567", .cc = "1", .kind = NUMBER_E164,
-     .out = "+15551234567"},
-    {.what = "dots", .in = "555.123.4567", .cc = "1", .kind = NUMBER_E164, .out = "+15551234567"},
-    {.what = "slashes", .in = "555/123/4567", .cc = "1", .kind = NUMBER_E164,
-     .out = "+15551234567"},
-    {.what = "parentheses and dash", .in = "(555) 123-4567", .cc = "1", .kind = NUMBER_E164,
-     .out = "+15551234567"},
-    {.what = "1-555 dashes", .in = "1-555-123-4567", .cc = "1", .kind = NUMBER_E164,
-     .out = "+15551234567"},
-    {.what = "surrounding whitespace", .in = "  +15551234567\t\n", .cc = "1",
-     .kind = NUMBER_E164, .out = "+15551234567"},
-    {.what = "only the first len bytes are read", .in = "5551234567999", .len = 10, .cc = "1",
-     .kind = NUMBER_E164, .out = "+15551234567"},
+    E164("formatted with + and separators", "+1 (555) 123-4567", "1", "+15551234567"),
+    E164("11 digits starting with the country code", "15551234567", "1", "+15551234567"),
+    E164("10 national digits", "5551234567", "1", "+15551234567"),
+    E164("already E.164", "+15551234567", "1", "+15551234567"),
+    E164("dots", "555.123.4567", "1", "+15551234567"),
+    E164("slashes", "555/123/4567", "1", "+15551234567"),
+    E164("parentheses and dash", "(555) 123-4567", "1", "+15551234567"),
+    E164("1-555 dashes", "1-555-123-4567", "1", "+15551234567"),
+    E164("surrounding whitespace", "  +15551234567\t\n", "1", "+15551234567"),
+    {"only the first len bytes are read", "5551234567999", 10, "1", NUMBER_E164, "+15551234567"},
 
     /* International prefixes. */
-    {.what = "00 prefix", .in = "0015551234567", .cc = "1", .kind = NUMBER_E164,
-     .out = "+15551234567"},
-    {.what = "00 prefix to another country", .in = "00442079460000", .cc = "1",
-     .kind = NUMBER_E164, .out = "+442079460000"},
-    {.what = "00 prefix with spaces", .in = "00 44 20 7946 0000", .cc = "1",
-     .kind = NUMBER_E164, .out = "+442079460000"},
-    {.what = "011 NANP exit code", .in = "011442079460000", .cc = "1", .kind = NUMBER_E164,
-     .out = "+442079460000"},
-    {.what = "00 prefix under another default", .in = "0015551234567", .cc = "44",
-     .kind = NUMBER_E164, .out = "+15551234567"},
+    E164("00 prefix", "0015551234567", "1", "+15551234567"),
+    E164("00 prefix to another country", "00442079460000", "1", "+442079460000"),
+    E164("00 prefix with spaces", "00 44 20 7946 0000", "1", "+442079460000"),
+    E164("011 NANP exit code", "011442079460000", "1", "+442079460000"),
+    E164("00 prefix under another default", "0015551234567", "44", "+15551234567"),
 
     /* URI forms. */
-    {.what = "tel: URI", .in = "tel:+15551234567", .cc = "1", .kind = NUMBER_E164,
-     .out = "+15551234567"},
-    {.what = "tel: URI with dashes and a parameter",
-     .in = "tel:+1-555-123-4567;phone-context=example.com", .cc = "1", .kind = NUMBER_E164,
-     .out = "+15551234567"},
-    {.what = "TEL: in capitals, national", .in = "TEL:5551234567", .cc = "1",
-     .kind = NUMBER_E164, .out = "+15551234567"},
-    {.what = "sip:user@host", .in = "sip:+15551234567@pbx.example.com", .cc = "1",
-     .kind = NUMBER_E164, .out = "+15551234567"},
-    {.what = "sip: national user at an address", .in = "sip:5551234567@10.0.0.1", .cc = "1",
-     .kind = NUMBER_E164, .out = "+15551234567"},
-    {.what = "sip: with user=phone", .in = "sip:+15551234567;user=phone", .cc = "1",
-     .kind = NUMBER_E164, .out = "+15551234567"},
-    {.what = "sips: with transport", .in = "sips:+15551234567@host;transport=tls", .cc = "1",
-     .kind = NUMBER_E164, .out = "+15551234567"},
-    {.what = "SIP: with mixed case", .in = "Sip:+15551234567@Host", .cc = "1",
-     .kind = NUMBER_E164, .out = "+15551234567"},
+    E164("tel: URI", "tel:+15551234567", "1", "+15551234567"),
+    E164("tel: URI with dashes and a parameter", "tel:+1-555-123-4567;phone-context=example.com",
+         "1", "+15551234567"),
+    E164("TEL: in capitals, national", "TEL:5551234567", "1", "+15551234567"),
+    E164("sip:user@host", "sip:+15551234567@pbx.example.com", "1", "+15551234567"),
+    E164("sip: national user at an address", "sip:5551234567@10.0.0.1", "1", "+15551234567"),
+    E164("sip: with user=phone", "sip:+15551234567;user=phone", "1", "+15551234567"),
+    E164("sips: with transport", "sips:+15551234567@host;transport=tls", "1", "+15551234567"),
+    E164("SIP: with mixed case", "Sip:+15551234567@Host", "1", "+15551234567"),
 
     /* Other default country codes. */
-    {.what = "UK national with trunk 0", .in = "07700 900123", .cc = "44", .kind = NUMBER_E164,
-     .out = "+447700900123"},
-    {.what = "UK national without trunk 0", .in = "7700900123", .cc = "44", .kind = NUMBER_E164,
-     .out = "+447700900123"},
-    {.what = "UK with country code, no +", .in = "447700900123", .cc = "44", .kind = NUMBER_E164,
-     .out = "+447700900123"},
-    {.what = "UK in E.164", .in = "+44 7700 900123", .cc = "44", .kind = NUMBER_E164,
-     .out = "+447700900123"},
-    {.what = "Ireland national", .in = "087 123 4567", .cc = "353", .kind = NUMBER_E164,
-     .out = "+353871234567"},
-    {.what = "a US number under a UK default", .in = "+1 555 123 4567", .cc = "44",
-     .kind = NUMBER_E164, .out = "+15551234567"},
+    E164("UK national with trunk 0", "07700 900123", "44", "+447700900123"),
+    E164("UK national without trunk 0", "7700900123", "44", "+447700900123"),
+    E164("UK with country code, no +", "447700900123", "44", "+447700900123"),
+    E164("UK in E.164", "+44 7700 900123", "44", "+447700900123"),
+    E164("Ireland national", "087 123 4567", "353", "+353871234567"),
+    E164("a US number under a UK default", "+1 555 123 4567", "44", "+15551234567"),
 
     /* Length limits of E.164. */
-    {.what = "15 digits is the maximum", .in = "+123456789012345", .cc = "1",
-     .kind = NUMBER_E164, .out = "+123456789012345"},
-    {.what = "16 digits is too long", .in = "+1234567890123456", .cc = "1",
-     .kind = NUMBER_INVALID, .out = ""},
-    {.what = "17 digits without + is too long", .in = "12345678901234567", .cc = "1",
-     .kind = NUMBER_INVALID, .out = ""},
-    {.what = "national too long with country code", .in = "98765432109876", .cc = "44",
-     .kind = NUMBER_INVALID, .out = ""},
-    {.what = "00 prefix then too many digits", .in = "001234567890123456", .cc = "1",
-     .kind = NUMBER_INVALID, .out = ""},
-    {.what = "two digits with + is too short", .in = "+12", .cc = "1", .kind = NUMBER_INVALID,
-     .out = ""},
-    {.what = "one digit is too short", .in = "7", .cc = "1", .kind = NUMBER_INVALID, .out = ""},
+    E164("15 digits is the maximum", "+123456789012345", "1", "+123456789012345"),
+    INVALID("16 digits is too long", "+1234567890123456", "1"),
+    INVALID("17 digits without + is too long", "12345678901234567", "1"),
+    INVALID("national too long with country code", "98765432109876", "44"),
+    INVALID("00 prefix then too many digits", "001234567890123456", "1"),
+    INVALID("two digits with + is too short", "+12", "1"),
+    INVALID("one digit is too short", "7", "1"),
 
     /* Withheld callers: empty or one of the words, any case. */
-    {.what = "empty", .in = "", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "whitespace only", .in = "  \t ", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "anonymous", .in = "anonymous", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "Anonymous", .in = "Anonymous", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "ANONYMOUS", .in = "ANONYMOUS", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "restricted", .in = "restricted", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "RESTRICTED", .in = "RESTRICTED", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "private", .in = "private", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "PRIVATE", .in = "PRIVATE", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "unknown", .in = "unknown", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "UnKnOwN", .in = "UnKnOwN", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "unavailable", .in = "unavailable", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "Unavailable", .in = "Unavailable", .cc = "1", .kind = NUMBER_WITHHELD, .out = ""},
-    {.what = "padded anonymous", .in = "  anonymous ", .cc = "1", .kind = NUMBER_WITHHELD,
-     .out = ""},
-    {.what = "sip:anonymous@host", .in = "sip:anonymous@anonymous.invalid", .cc = "1",
-     .kind = NUMBER_WITHHELD, .out = ""},
+    WITHHELD("empty", ""),
+    WITHHELD("whitespace only", "  \t "),
+    WITHHELD("anonymous", "anonymous"),
+    WITHHELD("Anonymous", "Anonymous"),
+    WITHHELD("ANONYMOUS", "ANONYMOUS"),
+    WITHHELD("restricted", "restricted"),
+    WITHHELD("RESTRICTED", "RESTRICTED"),
+    WITHHELD("private", "private"),
+    WITHHELD("PRIVATE", "PRIVATE"),
+    WITHHELD("unknown", "unknown"),
+    WITHHELD("UnKnOwN", "UnKnOwN"),
+    WITHHELD("unavailable", "unavailable"),
+    WITHHELD("Unavailable", "Unavailable"),
+    WITHHELD("padded anonymous", "  anonymous "),
+    WITHHELD("sip:anonymous@host", "sip:anonymous@anonymous.invalid"),
 
     /* Neither a number nor withheld. */
-    {.what = "letters", .in = "abc", .cc = "1", .kind = NUMBER_INVALID, .out = ""},
-    {.what = "vanity number", .in = "1-800-FLOWERS", .cc = "1", .kind = NUMBER_INVALID,
-     .out = ""},
-    {.what = "digits then letters", .in = "5551234567x", .cc = "1", .kind = NUMBER_INVALID,
-     .out = ""},
-    {.what = "extension", .in = "555 123 4567 ext 12", .cc = "1", .kind = NUMBER_INVALID,
-     .out = ""},
-    {.what = "a withheld word with a suffix", .in = "anonymous1", .cc = "1",
-     .kind = NUMBER_INVALID, .out = ""},
-    {.what = "a word that is not withheld", .in = "withheld", .cc = "1", .kind = NUMBER_INVALID,
-     .out = ""},
-    {.what = "+ alone", .in = "+", .cc = "1", .kind = NUMBER_INVALID, .out = ""},
-    {.what = "separators only", .in = "(-)", .cc = "1", .kind = NUMBER_INVALID, .out = ""},
-    {.what = "two pluses", .in = "++15551234567", .cc = "1", .kind = NUMBER_INVALID, .out = ""},
-    {.what = "+ in the middle", .in = "1+5551234567", .cc = "1", .kind = NUMBER_INVALID,
-     .out = ""},
-    {.what = "country code cannot start with 0", .in = "+0123456789", .cc = "1",
-     .kind = NUMBER_INVALID, .out = ""},
-    {.what = "star code", .in = "*67 555 123 4567", .cc = "1", .kind = NUMBER_INVALID,
-     .out = ""},
-    {.what = "hash", .in = "5551234567#", .cc = "1", .kind = NUMBER_INVALID, .out = ""},
-    {.what = "SQL metacharacters", .in = "555'; DROP TABLE flags;--", .cc = "1",
-     .kind = NUMBER_INVALID, .out = ""},
-    {.what = "embedded NUL", .in = "555\0001234567", .len = 11, .cc = "1",
-     .kind = NUMBER_INVALID, .out = ""},
-    {.what = "UTF-8 digits are not ASCII digits", .in = "\xd9\xa5\xd9\xa5\xd9\xa5", .cc = "1",
-     .kind = NUMBER_INVALID, .out = ""},
-    {.what = "sip:user@host with a name", .in = "sip:alice@example.com", .cc = "1",
-     .kind = NUMBER_INVALID, .out = ""},
-    {.what = "an unknown URI scheme", .in = "mailto:5551234567", .cc = "1",
-     .kind = NUMBER_INVALID, .out = ""},
+    INVALID("letters", "abc", "1"),
+    INVALID("vanity number", "1-800-FLOWERS", "1"),
+    INVALID("digits then letters", "5551234567x", "1"),
+    INVALID("extension", "555 123 4567 ext 12", "1"),
+    INVALID("a withheld word with a suffix", "anonymous1", "1"),
+    INVALID("a word that is not withheld", "withheld", "1"),
+    INVALID("+ alone", "+", "1"),
+    INVALID("separators only", "(-)", "1"),
+    INVALID("two pluses", "++15551234567", "1"),
+    INVALID("+ in the middle", "1+5551234567", "1"),
+    INVALID("country code cannot start with 0", "+0123456789", "1"),
+    INVALID("star code", "*67 555 123 4567", "1"),
+    INVALID("hash", "5551234567#", "1"),
+    INVALID("SQL metacharacters", "555'; DROP TABLE flags;--", "1"),
+    {"embedded NUL", "555\0001234567", 11, "1", NUMBER_INVALID, ""},
+    INVALID("UTF-8 digits are not ASCII digits", "\xd9\xa5\xd9\xa5\xd9\xa5", "1"),
+    INVALID("sip:user@host with a name", "sip:alice@example.com", "1"),
+    INVALID("an unknown URI scheme", "mailto:5551234567", "1"),
 };
 
 static const char *
@@ -176,7 +134,8 @@ START_TEST(test_normalise)
 	k = number_normalise(c->in, len, c->cc, out);
 	ck_assert_msg(k == c->kind, "%s: kind %s, expected %s", c->what, kind_name(k),
 	              kind_name(c->kind));
-	ck_assert_msg(strcmp(out, c->out) == 0, "%s: out '%s', expected '%s'", c->what, out, c->out);
+	ck_assert_msg(strcmp(out, c->out) == 0, "%s: out '%s', expected '%s'", c->what, out,
+	              c->out);
 }
 END_TEST
 
@@ -232,17 +191,15 @@ struct cc_case {
 };
 
 static const struct cc_case cc_cases[] = {
-    {"1", 1},     {"44", 1},  {"353", 1}, {"999", 1}, {"", 0},   {"0", 0},     {"01", 0},
-    {"1234", 0},  {"4a", 0},  {"+1", 0},  {" 1", 0},  {"1 ", 0}, {"-1", 0},    {"x", 0},
-    {"\xd9\xa1", 0},
+    {"1", 1},  {"44", 1}, {"353", 1}, {"999", 1}, {"", 0},   {"0", 0}, {"01", 0},       {"1234", 0},
+    {"4a", 0}, {"+1", 0}, {" 1", 0},  {"1 ", 0},  {"-1", 0}, {"x", 0}, {"\xd9\xa1", 0},
 };
 
 START_TEST(test_valid_cc)
 {
 	const struct cc_case *c = &cc_cases[_i];
 
-	ck_assert_msg(number_valid_cc(c->cc) == c->valid, "cc '%s': expected %d", c->cc,
-	              c->valid);
+	ck_assert_msg(number_valid_cc(c->cc) == c->valid, "cc '%s': expected %d", c->cc, c->valid);
 }
 END_TEST
 

@@ -448,6 +448,14 @@ static const struct {
      "codes = ( { name = \"c\"; weight = 1.0; expires_days = 0.000001; } );\n"
      "queues = ( { name = \"q\"; target = \"t\"; default = true; } );\n",
      "s.conf:1: code 'c': 'expires_days' is shorter than a second"},
+    {"string where none may be (libconfig 1.5 would leak it)",
+     "codes = ( { name = \"c\"; weight = 1.0; expires_days = 1; } );\n"
+     "queues = ( { name = \"q\"; target \"t\"; default = true; } );\n",
+     "s.conf:2: syntax error: a string is not expected here"},
+    {"unterminated string (libconfig 1.5 accepts it at the end)",
+     "codes = ( { name = \"c\"; weight = 1.0; expires_days = 1; } );\n"
+     "queues = ( { name = \"q\"; target = \"t\"; default = true; } );\nversion = \"x;\n",
+     "s.conf:3: unterminated string: a closing quote is missing"},
     {"bad version",
      "version = \"has space\";\n"
      "codes = ( { name = \"c\"; weight = 1.0; expires_days = 1; } );\n"

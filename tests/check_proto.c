@@ -34,8 +34,8 @@ assert_req_error(const struct proto_req *r, const char *what, enum proto_error c
 	ck_assert_msg(e == code, "%s: error %s, expected %s (message '%s')", what,
 	              proto_error_name(e), proto_error_name(code), got ? got : "");
 	if (msg != NULL)
-		ck_assert_msg(got != NULL && strcmp(got, msg) == 0, "%s: message '%s', expected '%s'",
-		              what, got ? got : "(null)", msg);
+		ck_assert_msg(got != NULL && strcmp(got, msg) == 0,
+		              "%s: message '%s', expected '%s'", what, got ? got : "(null)", msg);
 }
 
 /* Returns 1 when s[0..len) is valid UTF-8 (no overlongs, surrogates, or values past U+10FFFF). */
@@ -161,7 +161,8 @@ START_TEST(test_parse)
 		assert_req_error(r, c->what, PROTO_OK, NULL);
 	} else {
 		ck_assert_msg(r == NULL, "%s: accepted", c->what);
-		ck_assert_msg(err == PROTO_BAD_JSON, "%s: error %s", c->what, proto_error_name(err));
+		ck_assert_msg(err == PROTO_BAD_JSON, "%s: error %s", c->what,
+		              proto_error_name(err));
 		ck_assert_msg(strcmp(msg, c->msg) == 0, "%s: message '%s', expected '%s'", c->what,
 		              msg, c->msg);
 	}
@@ -298,8 +299,7 @@ static const struct id_case id_cases[] = {
     {"empty string", "{\"op\":\"ping\",\"id\":\"\"}", "\"\""},
     {"string with quote and backslash", "{\"op\":\"ping\",\"id\":\"a\\\"b\\\\c\"}",
      "\"a\\\"b\\\\c\""},
-    {"string with an escaped control", "{\"op\":\"ping\",\"id\":\"\\u0001\\n\"}",
-     "\"\\u0001\\n\""},
+    {"string with an escaped control", "{\"op\":\"ping\",\"id\":\"\\u0001\\n\"}", "\"\\u0001\\n\""},
     {"string with UTF-8", "{\"op\":\"ping\",\"id\":\"r\xc3\xa9q-\xe2\x82\xac\"}",
      "\"r\xc3\xa9q-\xe2\x82\xac\""},
     {"string from a \\u escape", "{\"op\":\"ping\",\"id\":\"\\u00e9\"}", "\"\xc3\xa9\""},
@@ -328,7 +328,7 @@ END_TEST
 
 /* A numeric id reads back as the same number, whatever its form. */
 static const char *const id_numbers[] = {
-    "3.141592653589793", "0.1",     "1234567.25", "-2.5e-10", "1e300",
+    "3.141592653589793",  "0.1",    "1234567.25", "-2.5e-10", "1e300",
     "123456789012345678", "1e-300", "-0.5",       "4.35",     "9007199254740993",
 };
 
@@ -370,152 +370,144 @@ struct getter_case {
 
 #define NOW 1700000000
 
+/*
+ * Shorthands: *_OK reads a value (required), *_ABSENT gives rc 0 (optional), *_ERR fails with
+ * rc -1 (required). Strings, integers and numbers take their limits.
+ */
+/* clang-format off */
+#define S_OK(w, l, max, v) \
+	{.what = w, .line = l, .kind = G_STR, .required = 1, .maxlen = max, .rc = 1, .sval = v}
+#define S_ABSENT(w, l) \
+	{.what = w, .line = l, .kind = G_STR, .maxlen = 10, .rc = 0}
+#define S_ERR(w, l, max, e, m) \
+	{.what = w, .line = l, .kind = G_STR, .required = 1, .maxlen = max, .rc = -1, .err = e, \
+	 .msg = m}
+#define I_OK(w, l, lo, hi, v) \
+	{.what = w, .line = l, .kind = G_INT, .required = 1, .imin = lo, .imax = hi, .rc = 1, \
+	 .ival = v}
+#define I_ABSENT(w, l) \
+	{.what = w, .line = l, .kind = G_INT, .imin = 0, .imax = 10, .rc = 0}
+#define I_ERR(w, l, lo, hi, e, m) \
+	{.what = w, .line = l, .kind = G_INT, .required = 1, .imin = lo, .imax = hi, .rc = -1, \
+	 .err = e, .msg = m}
+#define N_OK(w, l, lo, hi, v) \
+	{.what = w, .line = l, .kind = G_NUM, .required = 1, .dmin = lo, .dmax = hi, .rc = 1, \
+	 .dval = v}
+#define N_ABSENT(w, l) \
+	{.what = w, .line = l, .kind = G_NUM, .dmin = 0, .dmax = 10, .rc = 0}
+#define N_ERR(w, l, lo, hi, e, m) \
+	{.what = w, .line = l, .kind = G_NUM, .required = 1, .dmin = lo, .dmax = hi, .rc = -1, \
+	 .err = e, .msg = m}
+#define B_OK(w, l, v) \
+	{.what = w, .line = l, .kind = G_BOOL, .required = 1, .rc = 1, .ival = v}
+#define B_ABSENT(w, l) \
+	{.what = w, .line = l, .kind = G_BOOL, .rc = 0}
+#define B_ERR(w, l, e, m) \
+	{.what = w, .line = l, .kind = G_BOOL, .required = 1, .rc = -1, .err = e, .msg = m}
+#define TS_OK(w, l, v) \
+	{.what = w, .line = l, .kind = G_TS, .rc = 1, .ival = v}
+#define TS_NOW(w, l) \
+	{.what = w, .line = l, .kind = G_TS, .rc = 0, .ival = NOW}
+#define TS_ERR(w, l) \
+	{.what = w, .line = l, .kind = G_TS, .rc = -1, .err = PROTO_BAD_FIELD, \
+	 .msg = "field 'ts' must be a number from 0 to 2.53402e+11"}
+/* clang-format on */
+
+#define MSG_0_10 "field 'f' must be an integer from 0 to 10"
+#define MSG_I64  "field 'f' must be an integer from -9223372036854775808 to 9223372036854775807"
+
 static const struct getter_case getter_cases[] = {
     /* strings */
-    {.what = "string", .line = "{\"f\":\"abc\"}", .kind = G_STR, .required = 1, .maxlen = 10,
-     .rc = 1, .sval = "abc"},
-    {.what = "empty string", .line = "{\"f\":\"\"}", .kind = G_STR, .required = 1, .maxlen = 10,
-     .rc = 1, .sval = ""},
-    {.what = "string at maxlen", .line = "{\"f\":\"abc\"}", .kind = G_STR, .required = 1,
-     .maxlen = 3, .rc = 1, .sval = "abc"},
-    {.what = "string over maxlen", .line = "{\"f\":\"abcd\"}", .kind = G_STR, .required = 1,
-     .maxlen = 3, .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' is longer than 3 bytes"},
-    {.what = "maxlen counts bytes", .line = "{\"f\":\"\\u00e9\"}", .kind = G_STR,
-     .required = 1, .maxlen = 1, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' is longer than 1 bytes"},
-    {.what = "escapes decoded", .line = "{\"f\":\"a\\\"b\\\\c\\u00e9\\n\"}", .kind = G_STR,
-     .required = 1, .maxlen = 20, .rc = 1, .sval = "a\"b\\c\xc3\xa9\n"},
-    {.what = "SQL metacharacters verbatim", .line = "{\"f\":\"'; DROP TABLE flags;--\"}",
-     .kind = G_STR, .required = 1, .maxlen = 100, .rc = 1, .sval = "'; DROP TABLE flags;--"},
-    {.what = "absent optional string", .line = "{}", .kind = G_STR, .maxlen = 10, .rc = 0},
-    {.what = "null optional string", .line = "{\"f\":null}", .kind = G_STR, .maxlen = 10,
-     .rc = 0},
-    {.what = "absent required string", .line = "{\"g\":\"x\"}", .kind = G_STR, .required = 1,
-     .maxlen = 10, .rc = -1, .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
-    {.what = "null required string", .line = "{\"f\":null}", .kind = G_STR, .required = 1,
-     .maxlen = 10, .rc = -1, .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
-    {.what = "number for a string", .line = "{\"f\":5}", .kind = G_STR, .required = 1,
-     .maxlen = 10, .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be a string"},
-    {.what = "bool for a string", .line = "{\"f\":true}", .kind = G_STR, .maxlen = 10,
-     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be a string"},
-    {.what = "array for a string", .line = "{\"f\":[\"a\"]}", .kind = G_STR, .maxlen = 10,
-     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be a string"},
-    {.what = "key is case-sensitive", .line = "{\"F\":\"x\"}", .kind = G_STR, .required = 1,
-     .maxlen = 10, .rc = -1, .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
-    {.what = "string holding a NUL", .line = "{\"f\":\"a\\u0000b\"}", .kind = G_STR,
-     .required = 1, .maxlen = 10, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' holds a NUL character"},
-    {.what = "string that is only a NUL", .line = "{\"f\":\"\\u0000\"}", .kind = G_STR,
-     .required = 1, .maxlen = 10, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' holds a NUL character"},
-    {.what = "a NUL elsewhere spares this field", .line = "{\"f\":\"ok\",\"g\":\"\\u0000\"}",
-     .kind = G_STR, .required = 1, .maxlen = 10, .rc = 1, .sval = "ok"},
-    {.what = "escaped backslash then u0000 text", .line = "{\"f\":\"\\\\u0000\"}",
-     .kind = G_STR, .required = 1, .maxlen = 10, .rc = 1, .sval = "\\u0000"},
-    {.what = "escaped backslash then a NUL", .line = "{\"f\":\"\\\\\\u0000\"}", .kind = G_STR,
-     .required = 1, .maxlen = 10, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' holds a NUL character"},
+    S_OK("string", "{\"f\":\"abc\"}", 10, "abc"),
+    S_OK("empty string", "{\"f\":\"\"}", 10, ""),
+    S_OK("string at maxlen", "{\"f\":\"abc\"}", 3, "abc"),
+    S_OK("escapes decoded", "{\"f\":\"a\\\"b\\\\c\\u00e9\\n\"}", 20, "a\"b\\c\xc3\xa9\n"),
+    S_OK("SQL metacharacters verbatim", "{\"f\":\"'; DROP TABLE flags;--\"}", 100,
+         "'; DROP TABLE flags;--"),
+    S_OK("a NUL elsewhere spares this field", "{\"f\":\"ok\",\"g\":\"\\u0000\"}", 10, "ok"),
+    S_OK("escaped backslash then u0000 text", "{\"f\":\"\\\\u0000\"}", 10, "\\u0000"),
+    S_ABSENT("absent optional string", "{}"),
+    S_ABSENT("null optional string", "{\"f\":null}"),
+    S_ERR("string over maxlen", "{\"f\":\"abcd\"}", 3, PROTO_BAD_FIELD,
+          "field 'f' is longer than 3 bytes"),
+    S_ERR("maxlen counts bytes", "{\"f\":\"\\u00e9\"}", 1, PROTO_BAD_FIELD,
+          "field 'f' is longer than 1 bytes"),
+    S_ERR("absent required string", "{\"g\":\"x\"}", 10, PROTO_MISSING_FIELD, "missing field 'f'"),
+    S_ERR("null required string", "{\"f\":null}", 10, PROTO_MISSING_FIELD, "missing field 'f'"),
+    S_ERR("key is case-sensitive", "{\"F\":\"x\"}", 10, PROTO_MISSING_FIELD, "missing field 'f'"),
+    S_ERR("number for a string", "{\"f\":5}", 10, PROTO_BAD_FIELD, "field 'f' must be a string"),
+    S_ERR("bool for a string", "{\"f\":true}", 10, PROTO_BAD_FIELD, "field 'f' must be a string"),
+    S_ERR("array for a string", "{\"f\":[\"a\"]}", 10, PROTO_BAD_FIELD,
+          "field 'f' must be a string"),
+    S_ERR("string holding a NUL", "{\"f\":\"a\\u0000b\"}", 10, PROTO_BAD_FIELD,
+          "field 'f' holds a NUL character"),
+    S_ERR("string that is only a NUL", "{\"f\":\"\\u0000\"}", 10, PROTO_BAD_FIELD,
+          "field 'f' holds a NUL character"),
+    S_ERR("escaped backslash then a NUL", "{\"f\":\"\\\\\\u0000\"}", 10, PROTO_BAD_FIELD,
+          "field 'f' holds a NUL character"),
 
     /* integers */
-    {.what = "integer", .line = "{\"f\":5}", .kind = G_INT, .required = 1, .imin = 0,
-     .imax = 10, .rc = 1, .ival = 5},
-    {.what = "integer at min", .line = "{\"f\":0}", .kind = G_INT, .imin = 0, .imax = 10,
-     .rc = 1, .ival = 0},
-    {.what = "integer at max", .line = "{\"f\":10}", .kind = G_INT, .imin = 0, .imax = 10,
-     .rc = 1, .ival = 10},
-    {.what = "integral float", .line = "{\"f\":2.0}", .kind = G_INT, .imin = 0, .imax = 10,
-     .rc = 1, .ival = 2},
-    {.what = "exponent form", .line = "{\"f\":1e2}", .kind = G_INT, .imin = 0, .imax = 1000,
-     .rc = 1, .ival = 100},
-    {.what = "negative zero", .line = "{\"f\":-0}", .kind = G_INT, .imin = 0, .imax = 10,
-     .rc = 1, .ival = 0},
-    {.what = "2^53 - 1", .line = "{\"f\":9007199254740991}", .kind = G_INT, .imin = 1,
-     .imax = INT64_C(9007199254740991), .rc = 1, .ival = INT64_C(9007199254740991)},
-    {.what = "negative range", .line = "{\"f\":-5}", .kind = G_INT, .imin = -10, .imax = -1,
-     .rc = 1, .ival = -5},
-    {.what = "integer over max", .line = "{\"f\":11}", .kind = G_INT, .imin = 0, .imax = 10,
-     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be an integer from 0 to 10"},
-    {.what = "integer under min", .line = "{\"f\":-1}", .kind = G_INT, .imin = 0, .imax = 10,
-     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be an integer from 0 to 10"},
-    {.what = "fraction", .line = "{\"f\":1.5}", .kind = G_INT, .imin = 0, .imax = 10,
-     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be an integer from 0 to 10"},
-    {.what = "string for an integer", .line = "{\"f\":\"5\"}", .kind = G_INT, .imin = 0,
-     .imax = 10, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' must be an integer from 0 to 10"},
-    {.what = "bool for an integer", .line = "{\"f\":true}", .kind = G_INT, .imin = 0,
-     .imax = 10, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' must be an integer from 0 to 10"},
-    {.what = "overflowing number", .line = "{\"f\":1e999}", .kind = G_INT, .imin = 0,
-     .imax = 10, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' must be an integer from 0 to 10"},
-    {.what = "2^53 + 2 past a 2^53 - 1 bound", .line = "{\"f\":9007199254740994}", .kind = G_INT,
-     .imin = 1, .imax = INT64_C(9007199254740991), .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' must be an integer from 1 to 9007199254740991"},
-    {.what = "2^63 is out of int64 range", .line = "{\"f\":9223372036854775808}", .kind = G_INT,
-     .imin = INT64_MIN, .imax = INT64_MAX, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' must be an integer from -9223372036854775808 to 9223372036854775807"},
-    {.what = "1e19 is out of int64 range", .line = "{\"f\":1e19}", .kind = G_INT,
-     .imin = INT64_MIN, .imax = INT64_MAX, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' must be an integer from -9223372036854775808 to 9223372036854775807"},
-    {.what = "absent optional integer", .line = "{}", .kind = G_INT, .imin = 0, .imax = 10,
-     .rc = 0},
-    {.what = "absent required integer", .line = "{}", .kind = G_INT, .required = 1, .imin = 0,
-     .imax = 10, .rc = -1, .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
+    I_OK("integer", "{\"f\":5}", 0, 10, 5),
+    I_OK("integer at min", "{\"f\":0}", 0, 10, 0),
+    I_OK("integer at max", "{\"f\":10}", 0, 10, 10),
+    I_OK("integral float", "{\"f\":2.0}", 0, 10, 2),
+    I_OK("exponent form", "{\"f\":1e2}", 0, 1000, 100),
+    I_OK("negative zero", "{\"f\":-0}", 0, 10, 0),
+    I_OK("negative range", "{\"f\":-5}", -10, -1, -5),
+    I_OK("2^53 - 1", "{\"f\":9007199254740991}", 1, INT64_C(9007199254740991),
+         INT64_C(9007199254740991)),
+    I_ABSENT("absent optional integer", "{}"),
+    I_ABSENT("null optional integer", "{\"f\":null}"),
+    I_ERR("absent required integer", "{}", 0, 10, PROTO_MISSING_FIELD, "missing field 'f'"),
+    I_ERR("integer over max", "{\"f\":11}", 0, 10, PROTO_BAD_FIELD, MSG_0_10),
+    I_ERR("integer under min", "{\"f\":-1}", 0, 10, PROTO_BAD_FIELD, MSG_0_10),
+    I_ERR("fraction", "{\"f\":1.5}", 0, 10, PROTO_BAD_FIELD, MSG_0_10),
+    I_ERR("string for an integer", "{\"f\":\"5\"}", 0, 10, PROTO_BAD_FIELD, MSG_0_10),
+    I_ERR("bool for an integer", "{\"f\":true}", 0, 10, PROTO_BAD_FIELD, MSG_0_10),
+    I_ERR("overflowing number", "{\"f\":1e999}", 0, 10, PROTO_BAD_FIELD, MSG_0_10),
+    I_ERR("2^53 + 2 past a 2^53 - 1 bound", "{\"f\":9007199254740994}", 1,
+          INT64_C(9007199254740991), PROTO_BAD_FIELD,
+          "field 'f' must be an integer from 1 to 9007199254740991"),
+    I_ERR("2^63 is out of int64 range", "{\"f\":9223372036854775808}", INT64_MIN, INT64_MAX,
+          PROTO_BAD_FIELD, MSG_I64),
+    I_ERR("1e19 is out of int64 range", "{\"f\":1e19}", INT64_MIN, INT64_MAX, PROTO_BAD_FIELD,
+          MSG_I64),
 
     /* numbers */
-    {.what = "number", .line = "{\"f\":2.5}", .kind = G_NUM, .required = 1, .dmin = 0,
-     .dmax = 10, .rc = 1, .dval = 2.5},
-    {.what = "integer as a number", .line = "{\"f\":7}", .kind = G_NUM, .dmin = 0, .dmax = 10,
-     .rc = 1, .dval = 7},
-    {.what = "number at the small min", .line = "{\"f\":1e-6}", .kind = G_NUM, .dmin = 1e-6,
-     .dmax = 36500, .rc = 1, .dval = 1e-6},
-    {.what = "number under the small min", .line = "{\"f\":0}", .kind = G_NUM, .dmin = 1e-6,
-     .dmax = 36500, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' must be a number from 1e-06 to 36500"},
-    {.what = "number over max", .line = "{\"f\":10.5}", .kind = G_NUM, .dmin = 0, .dmax = 10,
-     .rc = -1, .err = PROTO_BAD_FIELD, .msg = "field 'f' must be a number from 0 to 10"},
-    {.what = "string for a number", .line = "{\"f\":\"2.5\"}", .kind = G_NUM, .dmin = 0,
-     .dmax = 10, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' must be a number from 0 to 10"},
-    {.what = "infinite number", .line = "{\"f\":-1e999}", .kind = G_NUM, .dmin = -INFINITY,
-     .dmax = INFINITY, .rc = -1, .err = PROTO_BAD_FIELD,
-     .msg = "field 'f' must be a number from -inf to inf"},
-    {.what = "absent optional number", .line = "{}", .kind = G_NUM, .dmin = 0, .dmax = 10,
-     .rc = 0},
-    {.what = "absent required number", .line = "{}", .kind = G_NUM, .required = 1, .dmin = 0,
-     .dmax = 10, .rc = -1, .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
+    N_OK("number", "{\"f\":2.5}", 0, 10, 2.5),
+    N_OK("integer as a number", "{\"f\":7}", 0, 10, 7),
+    N_OK("number at the small min", "{\"f\":1e-6}", 1e-6, 36500, 1e-6),
+    N_ABSENT("absent optional number", "{}"),
+    N_ERR("absent required number", "{}", 0, 10, PROTO_MISSING_FIELD, "missing field 'f'"),
+    N_ERR("number under the small min", "{\"f\":0}", 1e-6, 36500, PROTO_BAD_FIELD,
+          "field 'f' must be a number from 1e-06 to 36500"),
+    N_ERR("number over max", "{\"f\":10.5}", 0, 10, PROTO_BAD_FIELD,
+          "field 'f' must be a number from 0 to 10"),
+    N_ERR("string for a number", "{\"f\":\"2.5\"}", 0, 10, PROTO_BAD_FIELD,
+          "field 'f' must be a number from 0 to 10"),
+    N_ERR("infinite number", "{\"f\":-1e999}", -INFINITY, INFINITY, PROTO_BAD_FIELD,
+          "field 'f' must be a number from -inf to inf"),
 
     /* booleans */
-    {.what = "true", .line = "{\"f\":true}", .kind = G_BOOL, .required = 1, .rc = 1,
-     .ival = 1},
-    {.what = "false", .line = "{\"f\":false}", .kind = G_BOOL, .required = 1, .rc = 1,
-     .ival = 0},
-    {.what = "1 for a bool", .line = "{\"f\":1}", .kind = G_BOOL, .rc = -1,
-     .err = PROTO_BAD_FIELD, .msg = "field 'f' must be true or false"},
-    {.what = "string for a bool", .line = "{\"f\":\"true\"}", .kind = G_BOOL, .rc = -1,
-     .err = PROTO_BAD_FIELD, .msg = "field 'f' must be true or false"},
-    {.what = "null optional bool", .line = "{\"f\":null}", .kind = G_BOOL, .rc = 0},
-    {.what = "absent required bool", .line = "{}", .kind = G_BOOL, .required = 1, .rc = -1,
-     .err = PROTO_MISSING_FIELD, .msg = "missing field 'f'"},
+    B_OK("true", "{\"f\":true}", 1),
+    B_OK("false", "{\"f\":false}", 0),
+    B_ABSENT("null optional bool", "{\"f\":null}"),
+    B_ERR("absent required bool", "{}", PROTO_MISSING_FIELD, "missing field 'f'"),
+    B_ERR("1 for a bool", "{\"f\":1}", PROTO_BAD_FIELD, "field 'f' must be true or false"),
+    B_ERR("string for a bool", "{\"f\":\"true\"}", PROTO_BAD_FIELD,
+          "field 'f' must be true or false"),
 
     /* ts */
-    {.what = "ts absent is now", .line = "{}", .kind = G_TS, .rc = 0, .ival = NOW},
-    {.what = "ts null is now", .line = "{\"ts\":null}", .kind = G_TS, .rc = 0, .ival = NOW},
-    {.what = "ts given", .line = "{\"ts\":1600000000}", .kind = G_TS, .rc = 1,
-     .ival = 1600000000},
-    {.what = "ts fraction truncated", .line = "{\"ts\":1600000000.9}", .kind = G_TS, .rc = 1,
-     .ival = 1600000000},
-    {.what = "ts zero", .line = "{\"ts\":0}", .kind = G_TS, .rc = 1, .ival = 0},
-    {.what = "ts at the end of 9999", .line = "{\"ts\":253402300799}", .kind = G_TS, .rc = 1,
-     .ival = PROTO_TIME_MAX},
-    {.what = "ts past 9999", .line = "{\"ts\":253402300800}", .kind = G_TS, .rc = -1,
-     .err = PROTO_BAD_FIELD, .msg = "field 'ts' must be a number from 0 to 2.53402e+11"},
-    {.what = "ts negative", .line = "{\"ts\":-1}", .kind = G_TS, .rc = -1,
-     .err = PROTO_BAD_FIELD, .msg = "field 'ts' must be a number from 0 to 2.53402e+11"},
-    {.what = "ts as a string", .line = "{\"ts\":\"1600000000\"}", .kind = G_TS, .rc = -1,
-     .err = PROTO_BAD_FIELD, .msg = "field 'ts' must be a number from 0 to 2.53402e+11"},
-    {.what = "ts huge", .line = "{\"ts\":1e300}", .kind = G_TS, .rc = -1,
-     .err = PROTO_BAD_FIELD, .msg = "field 'ts' must be a number from 0 to 2.53402e+11"},
+    TS_NOW("ts absent is now", "{}"),
+    TS_NOW("ts null is now", "{\"ts\":null}"),
+    TS_OK("ts given", "{\"ts\":1600000000}", 1600000000),
+    TS_OK("ts fraction truncated", "{\"ts\":1600000000.9}", 1600000000),
+    TS_OK("ts zero", "{\"ts\":0}", 0),
+    TS_OK("ts at the end of 9999", "{\"ts\":253402300799}", PROTO_TIME_MAX),
+    TS_ERR("ts past 9999", "{\"ts\":253402300800}"),
+    TS_ERR("ts negative", "{\"ts\":-1}"),
+    TS_ERR("ts as a string", "{\"ts\":\"1600000000\"}"),
+    TS_ERR("ts huge", "{\"ts\":1e300}"),
 };
 
 START_TEST(test_getter)
@@ -670,16 +662,11 @@ START_TEST(test_peek)
 		int has_num;
 		double num; /* peek_num of "f" */
 	} cases[] = {
-	    {"{\"f\":\"abc\"}", "abc", 0, 0},
-	    {"{\"f\":\"\"}", "", 0, 0},
-	    {"{\"f\":12.5}", NULL, 1, 12.5},
-	    {"{\"f\":-3}", NULL, 1, -3},
-	    {"{\"f\":1e999}", NULL, 0, 0},
-	    {"{\"f\":true}", NULL, 0, 0},
-	    {"{\"f\":null}", NULL, 0, 0},
-	    {"{\"f\":[\"a\"]}", NULL, 0, 0},
-	    {"{\"f\":{}}", NULL, 0, 0},
-	    {"{\"g\":\"abc\"}", NULL, 0, 0},
+	    {"{\"f\":\"abc\"}", "abc", 0, 0}, {"{\"f\":\"\"}", "", 0, 0},
+	    {"{\"f\":12.5}", NULL, 1, 12.5},  {"{\"f\":-3}", NULL, 1, -3},
+	    {"{\"f\":1e999}", NULL, 0, 0},    {"{\"f\":true}", NULL, 0, 0},
+	    {"{\"f\":null}", NULL, 0, 0},     {"{\"f\":[\"a\"]}", NULL, 0, 0},
+	    {"{\"f\":{}}", NULL, 0, 0},       {"{\"g\":\"abc\"}", NULL, 0, 0},
 	    {"{\"F\":\"abc\"}", NULL, 0, 0},
 	};
 	size_t k;
@@ -734,10 +721,10 @@ static const struct fields_case fields_cases[] = {
      "unknown field 'Caller'"},
     {"empty name", "{\"op\":\"x\",\"\":1}", allowed_offered, "unknown field ''"},
     {"first unknown is named", "{\"a\":1,\"b\":2}", allowed_offered, "unknown field 'a'"},
-    {"control characters hidden", "{\"\\u0001x\\n\":1}", allowed_offered,
-     "unknown field '?x?'"},
+    {"control characters hidden", "{\"\\u0001x\\n\":1}", allowed_offered, "unknown field '?x?'"},
     {"long name clipped",
-     "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aa"
      "aaaaaaaaaaaaaaaa\":1}",
      allowed_offered,
      "unknown field 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'"},
@@ -906,8 +893,8 @@ START_TEST(test_reply)
 	jb_init(&jb);
 	c->build(&jb);
 	ck_assert(!jb.oom);
-	ck_assert_msg(strcmp(jb.data, c->expected) == 0, "%s:\n got %s\nwant %s", c->what,
-	              jb.data, c->expected);
+	ck_assert_msg(strcmp(jb.data, c->expected) == 0, "%s:\n got %s\nwant %s", c->what, jb.data,
+	              c->expected);
 	jb_free(&jb);
 }
 END_TEST

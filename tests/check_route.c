@@ -712,6 +712,49 @@ START_TEST(test_dates)
 }
 END_TEST
 
+/* Generated reason texts for rules built for the purpose. */
+static const struct {
+	const char *rule;
+	const char *caller;
+	const char *dialed;
+	const char *want;
+} text_cases[] = {
+    {"{ name = \"r\"; when = { withheld = false; }; queue = \"q\"; }", "+15551234567", NULL,
+     "caller not withheld"},
+    {"{ name = \"r\"; when = { withheld = false; dialed = [ \"+1800*\" ]; }; queue = \"q\"; }",
+     "+15551234567", "+18005550100", "dialled +18005550100"},
+    {"{ name = \"r\"; when = { withheld = true; dialed = [ \"+1800*\" ]; }; queue = \"q\"; }", NULL,
+     "+18005550100", "caller withheld; dialled +18005550100"},
+    {"{ name = \"r\"; when = { }; queue = \"q\"; }", NULL, NULL, "rule r"},
+    {"{ name = \"r\"; queue = \"q\"; reason = \"everyone\"; }", NULL, NULL, "everyone"},
+    {"{ name = \"r\"; reject = \"closed\"; }", NULL, NULL, "closed"},
+    {"{ name = \"r\"; when = { withheld = true; }; reject = \"no anonymous calls\"; }", NULL, NULL,
+     "no anonymous calls (caller withheld)"},
+};
+
+START_TEST(test_reason_texts)
+{
+	struct route_input in = {.ts = TS};
+	struct policy *p;
+	struct decision d;
+	char text[1024], *err = NULL;
+
+	snprintf(text, sizeof(text),
+	         "queues = ( { name = \"q\"; target = \"t\"; default = true; } );\n"
+	         "codes = ( { name = \"c\"; weight = 1.0; expires_days = 1; } );\n"
+	         "rules = ( %s );\n",
+	         text_cases[_i].rule);
+	p = policy_load_string(text, "t.conf", "1", &err);
+	ck_assert_msg(p != NULL, "%s", err ? err : "");
+	in.caller = text_cases[_i].caller;
+	in.dialed = text_cases[_i].dialed;
+	route_decide(p, &in, &d);
+	ck_assert_str_eq(d.rule, "r");
+	ck_assert_str_eq(d.reason, text_cases[_i].want);
+	policy_unref(p);
+}
+END_TEST
+
 static Suite *
 route_suite(void)
 {
@@ -731,6 +774,10 @@ route_suite(void)
 	tcase_add_loop_test(tc, test_inline, 0, sizeof(inline_cases) / sizeof(inline_cases[0]));
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_degraded);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("texts");
+	tcase_add_loop_test(tc, test_reason_texts, 0, sizeof(text_cases) / sizeof(text_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

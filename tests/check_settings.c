@@ -73,8 +73,8 @@ assert_settings(const struct settings *st, const struct expect *x, const char *w
 	ck_assert_msg(strcmp(st->unix_path, x->unix_path ? x->unix_path : SETTINGS_DEFAULT_UNIX) ==
 	                  0,
 	              "%s: unix '%s'", what, st->unix_path);
-	ck_assert_msg(strcmp(st->db, x->db ? x->db : SETTINGS_DEFAULT_DB) == 0, "%s: db '%s'",
-	              what, st->db);
+	ck_assert_msg(strcmp(st->db, x->db ? x->db : SETTINGS_DEFAULT_DB) == 0, "%s: db '%s'", what,
+	              st->db);
 	ck_assert_msg(strcmp(st->policy, x->policy ? x->policy : SETTINGS_DEFAULT_POLICY) == 0,
 	              "%s: policy '%s'", what, st->policy);
 	ck_assert_msg(strcmp(st->country_code, x->cc ? x->cc : "1") == 0, "%s: country_code '%s'",
@@ -133,9 +133,11 @@ static const struct good_case good_cases[] = {
       .max_connections = 100,
       .log_level = LOG_LEVEL_DEBUG}},
     {"one key keeps the others", "db = \"other.db\";\n", {.db = "other.db", .log_level = -1}},
-    {"colon and comma separators", "listen: \"[::1]:7700\", db: \"x.db\"\n",
+    {"colon and comma separators",
+     "listen: \"[::1]:7700\", db: \"x.db\"\n",
      {.listen = "[::1]:7700", .db = "x.db", .log_level = -1}},
-    {"no terminators", "listen = \"a:1\"\ndb = \"b.db\"\n",
+    {"no terminators",
+     "listen = \"a:1\"\ndb = \"b.db\"\n",
      {.listen = "a:1", .db = "b.db", .log_level = -1}},
     {"empty listen disables TCP", "listen = \"\";\n", {.listen = "", .log_level = -1}},
     {"empty unix disables the socket", "unix = \"\";\n", {.unix_path = "", .log_level = -1}},
@@ -145,13 +147,15 @@ static const struct good_case good_cases[] = {
     {"max_line in hex", "max_line = 0x20000;\n", {.max_line = 131072, .log_level = -1}},
     {"max_line with the L suffix", "max_line = 65536L;\n", {.max_line = 65536, .log_level = -1}},
     {"max_connections minimum", "max_connections = 1;\n", {.max_connections = 1, .log_level = -1}},
-    {"max_connections maximum", "max_connections = 1000000;\n",
+    {"max_connections maximum",
+     "max_connections = 1000000;\n",
      {.max_connections = 1000000, .log_level = -1}},
     {"log_level warn", "log_level = \"warn\";\n", {.log_level = LOG_LEVEL_WARN}},
     {"log_level info", "log_level = \"info\";\n", {.log_level = LOG_LEVEL_INFO}},
     {"log_level any case", "log_level = \"DEBUG\";\n", {.log_level = LOG_LEVEL_DEBUG}},
     {"3-digit country code", "country_code = \"353\";\n", {.cc = "353", .log_level = -1}},
-    {"text with quotes and spaces", "db = \"my \\\"data\\\" dir/cw.db\";\n",
+    {"text with quotes and spaces",
+     "db = \"my \\\"data\\\" dir/cw.db\";\n",
      {.db = "my \"data\" dir/cw.db", .log_level = -1}},
 };
 
@@ -185,22 +189,20 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
     {"unknown key", "db = \"x.db\";\nlisten_on = \"1.2.3.4:5\";\n",
      "2: unknown setting 'listen_on'\n", 1},
-    {"unknown group", "\n\nserver = { listen = \"x:1\"; };\n", "3: unknown setting 'server'\n",
-     1},
+    {"unknown group", "\n\nserver = { listen = \"x:1\"; };\n", "3: unknown setting 'server'\n", 1},
     {"key names are case-sensitive", "DB = \"x.db\";\n", "1: unknown setting 'DB'\n", 1},
     {"listen as a number", "listen = 7700;\n", "1: 'listen' must be a string\n", 1},
     {"unix as a bool", "unix = true;\n", "1: 'unix' must be a string\n", 1},
     {"db as a list", "db = (\"a\");\n", "1: 'db' must be a string\n", 1},
     {"policy as a group", "policy = { path = \"p\"; };\n", "1: 'policy' must be a string\n", 1},
-    {"country_code as a number", "country_code = 44;\n", "1: 'country_code' must be a string\n",
-     1},
+    {"country_code as a number", "country_code = 44;\n", "1: 'country_code' must be a string\n", 1},
     {"log_level as a number", "log_level = 2;\n", "1: 'log_level' must be a string\n", 1},
     {"max_line as a string", "max_line = \"65536\";\n", "1: 'max_line' must be an integer\n", 1},
     {"max_line as a float", "max_line = 65536.0;\n", "1: 'max_line' must be an integer\n", 1},
     {"max_connections as a bool", "max_connections = true;\n",
      "1: 'max_connections' must be an integer\n", 1},
-    {"max_line below range", "max_line = 1023;\n",
-     "1: 'max_line' must be from 1024 to 16777216\n", 1},
+    {"max_line below range", "max_line = 1023;\n", "1: 'max_line' must be from 1024 to 16777216\n",
+     1},
     {"max_line above range", "max_line = 16777217;\n",
      "1: 'max_line' must be from 1024 to 16777216\n", 1},
     {"max_line negative", "max_line = -65536;\n", "1: 'max_line' must be from 1024 to 16777216\n",
@@ -434,15 +436,15 @@ START_TEST(test_hostport_hostlen)
 	char host[10], cause[128];
 	int port;
 
-	ck_assert_int_eq(settings_split_hostport("123456789:1", host, sizeof(host), &port, cause,
-	                                         sizeof(cause)),
-	                 0);
+	ck_assert_int_eq(
+	    settings_split_hostport("123456789:1", host, sizeof(host), &port, cause, sizeof(cause)),
+	    0);
 	ck_assert_str_eq(host, "123456789");
 	ck_assert_int_eq(settings_split_hostport("1234567890:1", host, sizeof(host), &port, cause,
 	                                         sizeof(cause)),
 	                 -1);
-	ck_assert_int_eq(settings_split_hostport("[::1:2:3:4:5]:1", host, sizeof(host), &port, cause,
-	                                         sizeof(cause)),
+	ck_assert_int_eq(settings_split_hostport("[::1:2:3:4:5]:1", host, sizeof(host), &port,
+	                                         cause, sizeof(cause)),
 	                 -1);
 }
 END_TEST
