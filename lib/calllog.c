@@ -12,7 +12,7 @@
 #include "calllog.h"
 
 #define CALL_COLUMNS                                                                               \
-	"id, call_id, caller, dialed, offered_at, action, queue, rule, policy, degraded, "        \
+	"id, call_id, caller, dialed, offered_at, action, queue, rule, policy, degraded, "         \
 	"answered_at, agent, ended_at, ended_by, abandoned, talk_s"
 
 /* Every statement, prepared once at open and reset after each use. */
@@ -245,8 +245,9 @@ calllog_open(const char *path, int busy_ms, char **cause)
 	rc = sqlite3_open_v2(path, &cl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		if (access(path, F_OK) == -1 && errno == ENOENT)
-			calllog_cause(cause, path, "database does not exist (the store writer "
-			                           "creates it)");
+			calllog_cause(cause, path,
+			              "database does not exist (the store writer "
+			              "creates it)");
 		else
 			calllog_cause(cause, path, "%s",
 			              cl->db != NULL ? sqlite3_errmsg(cl->db) : "out of memory");
@@ -451,8 +452,9 @@ calllog_set_ended(struct calllog *cl, int64_t id, int64_t ended_at, const char *
 	sqlite3_stmt *st = cl->st[CS_END];
 	enum store_status status;
 
-	if (ended_by == NULL || (strcmp(ended_by, "caller") != 0 &&
-	                         strcmp(ended_by, "agent") != 0 && strcmp(ended_by, "system") != 0)) {
+	if (ended_by == NULL ||
+	    (strcmp(ended_by, "caller") != 0 && strcmp(ended_by, "agent") != 0 &&
+	     strcmp(ended_by, "system") != 0)) {
 		calllog_seterr(cl, "ended_by must be caller, agent or system");
 		return STORE_ERROR;
 	}
@@ -521,8 +523,7 @@ calllog_row(sqlite3_stmt *st, struct call_row *r)
 	r->ended_at = sqlite3_column_int64(st, 12);
 	CALLLOG_COL(st, 13, r->ended_by);
 	r->abandoned = sqlite3_column_int(st, 14);
-	r->talk_s =
-	    sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 15);
+	r->talk_s = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 15);
 }
 
 /* Steps a bound CALL_COLUMNS query to its end or until cb asks to stop. */

@@ -44,10 +44,10 @@ struct call_row {
 	int degraded;
 	int64_t answered_at; /* 0: not answered */
 	char agent[CALLLOG_AGENT_MAX + 1];
-	int64_t ended_at;  /* 0: not ended */
-	char ended_by[8];  /* "caller", "agent", "system"; "" while open */
-	int abandoned;     /* 0 or 1 */
-	int64_t talk_s;    /* answered..ended in seconds; -1: none */
+	int64_t ended_at; /* 0: not ended */
+	char ended_by[8]; /* "caller", "agent", "system"; "" while open */
+	int abandoned;    /* 0 or 1 */
+	int64_t talk_s;   /* answered..ended in seconds; -1: none */
 };
 
 struct calllog;

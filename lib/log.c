@@ -23,6 +23,9 @@ log_get_level(void)
 	return log_level_max;
 }
 
+static void log_vwrite(const char *fmt, va_list ap, const char *suffix)
+	__attribute__((format(printf, 1, 0)));
+
 static void
 log_vwrite(const char *fmt, va_list ap, const char *suffix)
 {

@@ -126,6 +126,9 @@ store_run(struct store *s, enum store_stmt which)
 	return status;
 }
 
+static char *store_vcause(const char *path, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static char *
 store_vcause(const char *path, const char *fmt, va_list ap)
 {
