@@ -392,7 +392,7 @@ proto_str_array(struct proto_req *r, const char *name, int required, size_t maxn
 int
 proto_ts(struct proto_req *r, int64_t now, int64_t *out)
 {
-	double v;
+	double v = 0;
 	int rc;
 
 	rc = proto_num(r, "ts", PROTO_OPTIONAL, 0, (double)PROTO_TIME_MAX, &v);
