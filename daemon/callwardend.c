@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "lifecycle.h"
 #include "log.h"
 #include "number.h"
 #include "server.h"
@@ -122,6 +123,7 @@ reload_policy(struct server *srv)
 	/* Everything that reads the policy runs on this thread, so the swap is atomic for calls. */
 	policy_unref(srv->policy);
 	srv->policy = p;
+	lifecycle_policy_changed(srv);
 }
 
 static void
@@ -270,6 +272,8 @@ main(int argc, char **argv)
 	if (srv.reader == NULL)
 		fatalx("db %s", cause);
 	log_info("database %s schema=%d", srv.settings.db, store_schema_version(srv.reader));
+	if (lifecycle_start(&srv, &cause) == -1)
+		fatalx("db %s: %s", srv.settings.db, cause ? cause : "call log unavailable");
 
 	if (srv.settings.unix_path[0] != '\0')
 		make_parent_dir(srv.settings.unix_path);
@@ -289,6 +293,7 @@ main(int argc, char **argv)
 	session_quiesce_all(&srv);
 	writer_stop(srv.writer);
 	srv.writer = NULL;
+	lifecycle_stop(&srv);
 	event_base_loopexit(srv.base, &flush);
 	event_base_dispatch(srv.base);
 	session_close_all(&srv);

@@ -8,9 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calls.h"
+#include "lifecycle.h"
 #include "number.h"
 #include "ops.h"
 #include "route.h"
+
+/* How far ahead of the server clock an offer's ts may be before the clock is used instead. */
+#define OFFER_FUTURE_SLACK 86400
 
 /* The caller as text: a string, or a JSON number written as digits. */
 static const char *
@@ -37,6 +42,10 @@ op_call_offered(struct session *s, struct proto_req *r)
 	struct jbuf *jb;
 	const char *call_id = NULL, *caller, *dialed;
 	char caller_num[NUMBER_BUFSZ], dialed_num[NUMBER_BUFSZ], digits[32];
+	char key[NUISANCE_KEY_MAX];
+	struct nuisance_view counters;
+	struct call *existing;
+	int dry_run, record;
 	enum store_status st;
 	double ts;
 
@@ -51,8 +60,13 @@ op_call_offered(struct session *s, struct proto_req *r)
 
 	memset(&in, 0, sizeof(in));
 	in.ts = ops_now(srv);
-	if (proto_peek_num(r, "ts", &ts) && ts >= 0 && ts <= (double)PROTO_TIME_MAX)
+	if (proto_peek_num(r, "ts", &ts) && ts >= 0 && ts <= (double)(in.ts + OFFER_FUTURE_SLACK))
 		in.ts = (int64_t)ts;
+	if (proto_peek_bool(r, "dry_run", &dry_run) == 0)
+		dry_run = 0;
+	/* A retried offer is answered again without counting the call twice. */
+	existing = lifecycle_find(srv, call_id);
+	record = !dry_run && existing == NULL;
 	caller = call_offered_caller(r, digits, sizeof(digits));
 	if (number_normalise(caller, strlen(caller), srv->settings.country_code, caller_num) ==
 	    NUMBER_E164)
@@ -62,6 +76,8 @@ op_call_offered(struct session *s, struct proto_req *r)
 	                                       dialed_num) == NUMBER_E164)
 		in.dialed = dialed_num;
 
+	lifecycle_counters(srv, in.caller, in.dialed, in.ts, record, &counters, key);
+	in.nuisance = &counters;
 	if (in.caller != NULL && !policy_allowlisted(srv->policy, in.caller)) {
 		st = store_caller_flags(srv->reader, in.caller, SERVER_ROUTE_FLAGS, &srv->flags);
 		if (st != STORE_OK) {
@@ -76,7 +92,11 @@ op_call_offered(struct session *s, struct proto_req *r)
 		in.nflags = srv->flags.n;
 	}
 	route_decide(srv->policy, &in, &d);
+	if (record)
+		lifecycle_auto_flag(srv, in.caller, &counters, &srv->flags, in.ts);
 reply:
+	if (record)
+		lifecycle_offered(srv, call_id, in.caller, in.dialed, key, in.ts, &d);
 	jb = ops_reply_begin(s, r);
 	jb_kstr(jb, "call_id", call_id);
 	route_write_json(jb, &d);

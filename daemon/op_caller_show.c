@@ -2,8 +2,41 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calllog.h"
+#include "lifecycle.h"
 #include "ops.h"
 #include "route.h"
+
+/* Most recent calls listed by caller.show. */
+#define SHOW_RECENT_CALLS 20
+
+/* One logged call as caller.show lists it. */
+static void
+caller_show_call(struct jbuf *jb, const struct call_row *c)
+{
+	jb_obj_begin(jb);
+	jb_kstr(jb, "call_id", c->call_id);
+	jb_kint(jb, "offered_at", c->offered_at);
+	if (c->dialed[0] != '\0')
+		jb_kstr(jb, "dialed", c->dialed);
+	jb_kstr(jb, "action", c->action);
+	jb_kstr(jb, "queue", c->queue);
+	jb_kstr(jb, "rule", c->rule);
+	jb_kstr(jb, "policy", c->policy);
+	if (c->answered_at != 0) {
+		jb_kint(jb, "answered_at", c->answered_at);
+		jb_kstr(jb, "agent", c->agent);
+	}
+	if (c->ended_at != 0) {
+		jb_kint(jb, "ended_at", c->ended_at);
+		jb_kstr(jb, "ended_by", c->ended_by);
+	}
+	if (c->abandoned)
+		jb_kbool(jb, "abandoned", 1);
+	if (c->talk_s >= 0)
+		jb_kint(jb, "talk_s", c->talk_s);
+	jb_obj_end(jb);
+}
 
 void
 op_caller_show(struct session *s, struct proto_req *r)
@@ -16,8 +49,11 @@ op_caller_show(struct session *s, struct proto_req *r)
 	const char *caller;
 	char number[NUMBER_BUFSZ], msg[256];
 	enum store_status st;
+	struct nuisance_view counters;
+	struct call_row calls[SHOW_RECENT_CALLS];
+	char key[NUISANCE_KEY_MAX];
 	int64_t ts;
-	size_t i;
+	size_t i, ncalls;
 
 	if (proto_check_fields(r, fields) == -1 ||
 	    proto_str(r, "caller", PROTO_REQUIRED, 256, &caller) != 1 ||
@@ -33,7 +69,9 @@ op_caller_show(struct session *s, struct proto_req *r)
 		flag_list_clear(&srv->flags);
 		return;
 	}
+	lifecycle_counters(srv, number, NULL, ts, 0, &counters, key);
 	memset(&in, 0, sizeof(in));
+	in.nuisance = &counters;
 	in.caller = number;
 	in.ts = ts;
 	in.flags = srv->flags.v;
@@ -55,7 +93,28 @@ op_caller_show(struct session *s, struct proto_req *r)
 	jb_kint(jb, "active_flags", (int64_t)d.active_flags);
 	jb_key(jb, "recent_calls");
 	jb_arr_begin(jb);
+	ncalls = lifecycle_recent_calls(srv, number, calls, SHOW_RECENT_CALLS);
+	for (i = 0; i < ncalls; i++)
+		caller_show_call(jb, &calls[i]);
 	jb_arr_end(jb);
+	jb_key(jb, "nuisance");
+	jb_obj_begin(jb);
+	jb_kint(jb, "repeat", counters.repeat);
+	jb_kint(jb, "short", counters.shorts);
+	if (counters.since_last_end >= 0)
+		jb_kint(jb, "since_last_end_s", counters.since_last_end);
+	else
+		jb_knull(jb, "since_last_end_s");
+	jb_key(jb, "fired");
+	jb_arr_begin(jb);
+	if (counters.repeat_fired)
+		jb_str(jb, "repeat");
+	if (counters.short_fired)
+		jb_str(jb, "short");
+	if (counters.redial_fired)
+		jb_str(jb, "redial");
+	jb_arr_end(jb);
+	jb_obj_end(jb);
 	jb_key(jb, "route");
 	jb_obj_begin(jb);
 	route_write_json(jb, &d);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "ops.h"
 #include "writer.h"
 
@@ -30,6 +31,17 @@ flag_add_done(struct job *job)
 	char *line;
 	size_t len;
 
+	if (fj->s == NULL) {
+		/* An automatic flag: nobody waits for a reply. */
+		if (job->status == STORE_OK)
+			log_info("auto flag id=%lld code=%s", (long long)fj->flag.id,
+			         fj->flag.code);
+		else
+			log_warnx("auto flag not stored: %s", job->errmsg);
+		flag_clear(&fj->flag);
+		free(fj);
+		return;
+	}
 	if (job->status == STORE_OK) {
 		jb_init(&jb);
 		proto_reply_ok(&jb, fj->idjson);
@@ -125,6 +137,25 @@ op_flag_add(struct session *s, struct proto_req *r)
 	fj->flag.expires_at = expires_at;
 	fj->s = s;
 	fj->role = s->role;
+	fj->job.run = flag_add_run;
+	fj->job.done = flag_add_done;
+	writer_submit(srv->writer, &fj->job);
+}
+
+void
+op_flag_add_auto(struct server *srv, struct flag *f)
+{
+	struct flag_add_job *fj;
+
+	fj = calloc(1, sizeof(*fj));
+	if (fj == NULL) {
+		log_warnx("out of memory: auto flag dropped");
+		flag_clear(f);
+		return;
+	}
+	fj->flag = *f; /* takes over the strings */
+	memset(f, 0, sizeof(*f));
+	fj->role = "auto";
 	fj->job.run = flag_add_run;
 	fj->job.done = flag_add_done;
 	writer_submit(srv->writer, &fj->job);

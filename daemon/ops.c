@@ -8,11 +8,18 @@
 #include "ops.h"
 
 /* Adding an op is one file op_<name>.c and one line here. */
+/* clang-format off */
 static const struct op ops_table[] = {
-    {"call.offered", op_call_offered}, {"ping", op_ping},
-    {"flag.add", op_flag_add},         {"flag.revoke", op_flag_revoke},
-    {"caller.show", op_caller_show},
+	{"call.offered", op_call_offered},
+	{"call.answered", op_call_answered},
+	{"call.ended", op_call_ended},
+	{"call.abandoned", op_call_abandoned},
+	{"ping", op_ping},
+	{"flag.add", op_flag_add},
+	{"flag.revoke", op_flag_revoke},
+	{"caller.show", op_caller_show},
 };
+/* clang-format on */
 
 int64_t
 ops_now(struct server *srv)

@@ -27,7 +27,13 @@ int ops_caller_number(struct server *srv, struct proto_req *r, const char *calle
 /* A complete error line for a request answered after the writer; the caller frees it. */
 char *ops_job_error_line(const char *idjson, enum proto_error e, const char *msg, size_t *len);
 
+/* Stores a flag the daemon raised itself (source "auto"); takes over f's strings. */
+void op_flag_add_auto(struct server *srv, struct flag *f);
+
 void op_ping(struct session *s, struct proto_req *r);
+void op_call_answered(struct session *s, struct proto_req *r);
+void op_call_ended(struct session *s, struct proto_req *r);
+void op_call_abandoned(struct session *s, struct proto_req *r);
 void op_call_offered(struct session *s, struct proto_req *r);
 void op_flag_add(struct session *s, struct proto_req *r);
 void op_flag_revoke(struct session *s, struct proto_req *r);

@@ -28,6 +28,12 @@
 
 struct writer;
 struct session;
+struct calllog;
+struct calls;
+struct nuisance;
+
+/* Automatic flags remembered while their commit is on its way. */
+#define LIFECYCLE_AUTO_RECENT 64
 
 /* A reply slot that keeps its place in the connection's reply order until its text is ready. */
 struct pending {
@@ -77,9 +83,24 @@ struct server {
 	size_t nsessions;
 	uint64_t next_session_id;
 	int64_t started_at;
-	struct event *accept_retry; /* re-enables accepting after EMFILE */
-	struct jbuf out;            /* scratch for building one reply on the loop thread */
-	struct flag_list flags;     /* scratch for one caller's flags */
+	struct event *accept_retry;     /* re-enables accepting after EMFILE */
+	struct writer *calllog_writer;  /* call-log rows, committed every 50 ms */
+	struct calllog *calllog_reader; /* loop thread: recent calls for caller.show */
+	struct nuisance *nuisance;      /* per-caller counters, loop thread only */
+	struct calls *calls;            /* calls in progress, loop thread only */
+	int64_t next_call_row;          /* id of the next call-log row */
+	size_t rebuilt_rows;
+	struct event *tick;
+	int pruning;
+	int prune_more;
+	int64_t last_prune;
+	struct {
+		char caller[NUMBER_BUFSZ];
+		int64_t at;
+	} auto_recent[LIFECYCLE_AUTO_RECENT];
+	size_t auto_next;
+	struct jbuf out;        /* scratch for building one reply on the loop thread */
+	struct flag_list flags; /* scratch for one caller's flags */
 	int stopping;
 };
 

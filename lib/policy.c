@@ -26,6 +26,17 @@
 #define POLICY_MAX_RULES              10000
 #define POLICY_DEFAULT_HALF_LIFE_DAYS 90.0
 #define POLICY_DAY                    86400.0
+#define POLICY_HOUR                   3600
+
+/* Defaults of the optional "nuisance" and "calls" sections. */
+#define POLICY_DEFAULT_MAX_TRACKED    100000
+#define POLICY_DEFAULT_RETENTION_DAYS 90
+#define POLICY_DEFAULT_CLOSE_AFTER_S  14400
+#define POLICY_DEFAULT_LINGER_S       60
+#define POLICY_DEFAULT_MAX_CALLS      200000
+
+/* Decisions for mid-call reports are named "report-<code>"; rules may not use the prefix. */
+#define POLICY_REPORT_PREFIX "report-"
 
 /* Loader state: the policy under construction and the error lines collected so far. */
 struct policy_ld {
@@ -33,10 +44,11 @@ struct policy_ld {
 	struct jbuf err;
 	int nerr;
 	struct policy *p;
+	unsigned patterns_present; /* pattern groups in the file, valid or not */
 };
 
 static const char *const policy_root_keys[] = {
-    "version", "score", "queues", "codes", "allowlist", "rules", NULL,
+    "version", "score", "queues", "codes", "allowlist", "nuisance", "calls", "rules", "on_report", NULL,
 };
 static const char *const policy_score_keys[] = {"half_life_days", NULL};
 static const char *const policy_queue_keys[] = {
@@ -48,8 +60,24 @@ static const char *const policy_rule_keys[] = {
     "alert", "announce", "max_wait_s", "reason", NULL,
 };
 static const char *const policy_when_keys[] = {
-    "flag_at_least", "flag", "score_at_least", "withheld", "dialed", NULL,
+    "flag_at_least", "flag", "score_at_least", "withheld", "dialed", "nuisance", NULL,
 };
+static const char *const policy_nuisance_keys[] = {
+    "max_tracked", "repeat", "short", "redial", "auto_flag", NULL,
+};
+static const char *const policy_repeat_keys[] = {"calls", "window_s", NULL};
+static const char *const policy_short_keys[] = {"calls", "shorter_than_s", "window_s", NULL};
+static const char *const policy_redial_keys[] = {"within_s", NULL};
+static const char *const policy_auto_flag_keys[] = {"code", "patterns", "expires_days", NULL};
+static const char *const policy_calls_keys[] = {
+    "retention_days", "close_after_s", "linger_s", "max_calls", NULL,
+};
+static const char *const policy_report_keys[] = {
+    "code", "action", "queue", "alert", "followup_hours", "priority", NULL,
+};
+
+/* Pattern names in NUISANCE_PATTERN_* bit order. */
+static const char *const policy_pattern_names[] = {"repeat", "short", "redial", NULL};
 
 static void policy_err(struct policy_ld *ld, int line, const char *fmt, ...) CW_PRINTF(3, 4);
 
@@ -295,6 +323,33 @@ policy_get_bool(struct policy_ld *ld, const config_setting_t *g, const char *ctx
 	}
 	*out = config_setting_get_bool(s) ? 1 : 0;
 	return 1;
+}
+
+/* A required integer: like policy_get_int, but its absence is an error. */
+static int
+policy_req_int(struct policy_ld *ld, const config_setting_t *g, const char *ctx, const char *key,
+               long long lo, long long hi, int *out)
+{
+	if (config_setting_get_member(g, key) == NULL)
+		return policy_absent(ld, g, ctx, key, 1);
+	return policy_get_int(ld, g, ctx, key, lo, hi, out);
+}
+
+/* The group under key in g (ctx NULL: at the top level); NULL when absent or not a group. */
+static const config_setting_t *
+policy_get_group(struct policy_ld *ld, const config_setting_t *g, const char *ctx, const char *key)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+
+	if (s == NULL || config_setting_type(s) == CONFIG_TYPE_GROUP)
+		return s;
+	if (ctx == NULL)
+		policy_err(ld, policy_line(s), "'%s' must be a group { ... }, not %s", key,
+		           policy_type_name(s));
+	else
+		policy_err(ld, policy_line(s), "%s: '%s' must be a group { ... }, not %s", ctx, key,
+		           policy_type_name(s));
+	return NULL;
 }
 
 static int
@@ -696,6 +751,223 @@ policy_parse_allowlist(struct policy_ld *ld, const config_setting_t *root)
 		                     &ld->p->nallow);
 }
 
+static unsigned
+policy_pattern_bit(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; policy_pattern_names[i] != NULL; i++)
+		if (strcmp(policy_pattern_names[i], name) == 0)
+			return 1u << i;
+	return 0;
+}
+
+/*
+ * The nuisance patterns named by s: one name, or an array or list of names. Returns their bits,
+ * or 0 after reporting. A pattern without its group in the "nuisance" section is an error: it
+ * could never fire.
+ */
+static unsigned
+policy_parse_patterns(struct policy_ld *ld, const config_setting_t *s, const char *ctx,
+                      const char *key)
+{
+	unsigned bits = 0, bit;
+	int i, n, bad = 0;
+	char show[80];
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		n = 1;
+	} else if (config_setting_type(s) == CONFIG_TYPE_ARRAY ||
+	           config_setting_type(s) == CONFIG_TYPE_LIST) {
+		n = config_setting_length(s);
+		if (n == 0) {
+			policy_err(ld, policy_line(s), "%s: '%s' must name at least one pattern", ctx,
+			           key);
+			return 0;
+		}
+	} else {
+		policy_err(ld, policy_line(s),
+		           "%s: '%s' must be a pattern name or an array [ \"...\", ... ] of them, "
+		           "not %s",
+		           ctx, key, policy_type_name(s));
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e =
+		    config_setting_type(s) == CONFIG_TYPE_STRING
+		        ? s
+		        : config_setting_get_elem(s, (unsigned)i);
+		const char *name;
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			policy_err(ld, policy_line(e), "%s: '%s' must hold pattern names, not %s",
+			           ctx, key, policy_type_name(e));
+			bad = 1;
+			continue;
+		}
+		name = config_setting_get_string(e);
+		bit = policy_pattern_bit(name);
+		policy_show(show, sizeof(show), name);
+		if (bit == 0) {
+			policy_err(ld, policy_line(e),
+			           "%s: '%s' names unknown pattern '%s' (expected one of: repeat, "
+			           "short, redial)",
+			           ctx, key, show);
+			bad = 1;
+		} else if (bits & bit) {
+			policy_err(ld, policy_line(e), "%s: '%s' names pattern '%s' twice", ctx, key,
+			           show);
+			bad = 1;
+		} else if (!(ld->patterns_present & bit)) {
+			policy_err(ld, policy_line(e),
+			           "%s: '%s' names pattern '%s', which is off: the 'nuisance' section "
+			           "has no '%s' group",
+			           ctx, key, show, show);
+			bad = 1;
+		}
+		bits |= bit;
+	}
+	return bad ? 0 : bits;
+}
+
+static void
+policy_parse_auto_flag(struct policy_ld *ld, const config_setting_t *a)
+{
+	static const char ctx[] = "nuisance.auto_flag";
+	struct policy_nuisance *pn = &ld->p->nuisance;
+	const config_setting_t *s;
+	const char *name;
+	char show[80];
+	unsigned bits = 0;
+	double days;
+	int ci = -1;
+
+	policy_check_keys(ld, a, ctx, policy_auto_flag_keys);
+	if (policy_get_str(ld, a, ctx, "code", 1, &name) == 1) {
+		ci = policy_code_index(ld->p, name);
+		if (ci < 0)
+			policy_err(ld, policy_line(config_setting_get_member(a, "code")),
+			           "%s: unknown code '%s'", ctx, policy_show(show, sizeof(show), name));
+	}
+	s = config_setting_get_member(a, "patterns");
+	if (s == NULL)
+		policy_absent(ld, a, ctx, "patterns", 1);
+	else
+		bits = policy_parse_patterns(ld, s, ctx, "patterns");
+	s = config_setting_get_member(a, "expires_days");
+	if (s != NULL && !policy_is_number(s)) {
+		policy_err(ld, policy_line(s),
+		           "%s: 'expires_days' must be a number of days, not %s (leave it out to "
+		           "use the code's expiry)",
+		           ctx, policy_type_name(s));
+	} else if (s != NULL && policy_check_num(ld, s, ctx, "expires_days", 0, 0, 36500, &days) == 1) {
+		pn->auto_flag_expires_s = llround(days * POLICY_DAY);
+		if (pn->auto_flag_expires_s < 1)
+			policy_err(ld, policy_line(s), "%s: 'expires_days' is shorter than a second",
+			           ctx);
+	}
+	if (ci >= 0 && bits != 0) {
+		pn->auto_flag_code = ci;
+		pn->auto_flag_patterns = bits;
+	}
+}
+
+/* The group of one pattern: its presence is remembered even when it is wrong. */
+static const config_setting_t *
+policy_pattern_group(struct policy_ld *ld, const config_setting_t *g, const char *key,
+                     unsigned bit, const char *ctx, const char *const *keys)
+{
+	const config_setting_t *s;
+
+	if (config_setting_get_member(g, key) == NULL)
+		return NULL;
+	ld->patterns_present |= bit;
+	s = policy_get_group(ld, g, "nuisance", key);
+	if (s != NULL)
+		policy_check_keys(ld, s, ctx, keys);
+	return s;
+}
+
+static void
+policy_parse_nuisance(struct policy_ld *ld, const config_setting_t *root)
+{
+	struct nuisance_cfg *cfg = &ld->p->nuisance.cfg;
+	const config_setting_t *g, *s;
+	const char *why;
+	int a, b, c, ok;
+
+	cfg->max_tracked = POLICY_DEFAULT_MAX_TRACKED;
+	ld->p->nuisance.auto_flag_code = -1;
+	g = policy_get_group(ld, root, NULL, "nuisance");
+	if (g == NULL)
+		return;
+	policy_check_keys(ld, g, "nuisance", policy_nuisance_keys);
+	if (policy_get_int(ld, g, "nuisance", "max_tracked", 1, NUISANCE_TRACKED_MAX, &a) == 1)
+		cfg->max_tracked = (size_t)a;
+
+	s = policy_pattern_group(ld, g, "repeat", NUISANCE_PATTERN_REPEAT, "nuisance.repeat",
+	                         policy_repeat_keys);
+	if (s != NULL) {
+		/* Both are read, so that both are reported when both are wrong. */
+		ok = policy_req_int(ld, s, "nuisance.repeat", "calls", 1, NUISANCE_RING_MAX, &a) == 1;
+		ok = policy_req_int(ld, s, "nuisance.repeat", "window_s", 1, 604800, &b) == 1 && ok;
+		if (ok) {
+			cfg->repeat_calls = a;
+			cfg->repeat_window_s = b;
+		}
+	}
+	s = policy_pattern_group(ld, g, "short", NUISANCE_PATTERN_SHORT, "nuisance.short",
+	                         policy_short_keys);
+	if (s != NULL) {
+		ok = policy_req_int(ld, s, "nuisance.short", "calls", 1, NUISANCE_RING_MAX, &a) == 1;
+		ok = policy_req_int(ld, s, "nuisance.short", "shorter_than_s", 1, 3600, &b) == 1 &&
+		     ok;
+		ok = policy_req_int(ld, s, "nuisance.short", "window_s", 1, 604800, &c) == 1 && ok;
+		if (ok) {
+			cfg->short_calls = a;
+			cfg->short_max_s = b;
+			cfg->short_window_s = c;
+		}
+	}
+	s = policy_pattern_group(ld, g, "redial", NUISANCE_PATTERN_REDIAL, "nuisance.redial",
+	                         policy_redial_keys);
+	if (s != NULL && policy_req_int(ld, s, "nuisance.redial", "within_s", 1, 86400, &a) == 1)
+		cfg->redial_gap_s = a;
+
+	s = policy_get_group(ld, g, "nuisance", "auto_flag");
+	if (s != NULL)
+		policy_parse_auto_flag(ld, s);
+	/* The ranges above are within the counters' limits; this keeps the two in step. */
+	why = nuisance_cfg_check(cfg);
+	if (why != NULL)
+		policy_err(ld, policy_line(g), "nuisance: %s", why);
+}
+
+static void
+policy_parse_calls(struct policy_ld *ld, const config_setting_t *root)
+{
+	struct policy_calls *pc = &ld->p->calls;
+	const config_setting_t *g;
+	int v;
+
+	pc->retention_s = (int64_t)POLICY_DEFAULT_RETENTION_DAYS * 86400;
+	pc->close_after_s = POLICY_DEFAULT_CLOSE_AFTER_S;
+	pc->linger_s = POLICY_DEFAULT_LINGER_S;
+	pc->max_calls = POLICY_DEFAULT_MAX_CALLS;
+	g = policy_get_group(ld, root, NULL, "calls");
+	if (g == NULL)
+		return;
+	policy_check_keys(ld, g, "calls", policy_calls_keys);
+	if (policy_get_int(ld, g, "calls", "retention_days", 1, 3650, &v) == 1)
+		pc->retention_s = (int64_t)v * 86400;
+	if (policy_get_int(ld, g, "calls", "close_after_s", 60, 604800, &v) == 1)
+		pc->close_after_s = v;
+	if (policy_get_int(ld, g, "calls", "linger_s", 0, 3600, &v) == 1)
+		pc->linger_s = v;
+	if (policy_get_int(ld, g, "calls", "max_calls", 1000, 10000000, &v) == 1)
+		pc->max_calls = (size_t)v;
+}
+
 /* A code reference from a rule condition: its index, or -1 after reporting. */
 static int
 policy_code_ref(struct policy_ld *ld, const config_setting_t *w, const char *ctx, const char *key)
@@ -739,6 +1011,9 @@ policy_parse_when(struct policy_ld *ld, const config_setting_t *g, struct policy
 	if (s != NULL && policy_parse_numbers(ld, s, ctx, "dialed", &r->dialed, &r->ndialed) == 0 &&
 	    r->ndialed == 0)
 		policy_err(ld, policy_line(s), "%s: 'dialed' must list at least one number", ctx);
+	s = config_setting_get_member(w, "nuisance");
+	if (s != NULL)
+		r->nuisance_patterns = policy_parse_patterns(ld, s, ctx, "nuisance");
 }
 
 static void
@@ -768,6 +1043,11 @@ policy_parse_rule(struct policy_ld *ld, const config_setting_t *l, int i)
 			policy_err(ld, r->line,
 			           "%s: the name is reserved for decisions made without a rule",
 			           ctx);
+		else if (strncmp(name, POLICY_REPORT_PREFIX, strlen(POLICY_REPORT_PREFIX)) == 0)
+			policy_err(ld, r->line,
+			           "%s: names starting with '%s' are reserved for mid-call report "
+			           "decisions",
+			           ctx, POLICY_REPORT_PREFIX);
 		else
 			r->name = policy_dup(ld, r->line, name);
 	}
@@ -835,6 +1115,135 @@ policy_parse_rules(struct policy_ld *ld, const config_setting_t *root)
 	p->nrules = (size_t)n;
 	for (i = 0; i < n; i++)
 		policy_parse_rule(ld, l, i);
+}
+
+/* Every code starts as "continue, no alert, no follow-up", with its decision's rule name. */
+static int
+policy_init_reports(struct policy_ld *ld)
+{
+	struct policy *p = ld->p;
+	size_t i;
+
+	if (p->ncodes == 0)
+		return -1;
+	p->on_report = calloc(p->ncodes, sizeof(*p->on_report));
+	if (p->on_report == NULL) {
+		policy_err(ld, 0, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < p->ncodes; i++) {
+		struct policy_report *r = &p->on_report[i];
+		char rule[sizeof(POLICY_REPORT_PREFIX) + POLICY_NAME_MAX];
+
+		r->action = REPORT_CONTINUE;
+		r->queue = -1;
+		if (p->codes[i].name == NULL)
+			continue;
+		snprintf(rule, sizeof(rule), "%s%s", POLICY_REPORT_PREFIX, p->codes[i].name);
+		r->rule = policy_dup(ld, 0, rule);
+	}
+	return 0;
+}
+
+/* One on_report entry; lines[ci] remembers where code ci was listed first. */
+static void
+policy_parse_report(struct policy_ld *ld, const config_setting_t *l, int i, int *lines)
+{
+	struct policy *p = ld->p;
+	const config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+	const char *code, *action, *qname;
+	struct policy_report rep;
+	char ctx[64], show[80];
+	int ci = -1, okaction = 0, hq, v;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.queue = -1;
+	snprintf(ctx, sizeof(ctx), "on_report #%d", i + 1);
+	if (policy_get_str(ld, g, ctx, "code", 1, &code) == 1) {
+		ci = policy_code_index(p, code);
+		if (ci < 0)
+			policy_err(ld, policy_line(config_setting_get_member(g, "code")),
+			           "%s: unknown code '%s'", ctx, policy_show(show, sizeof(show), code));
+		else
+			snprintf(ctx, sizeof(ctx), "on_report '%s'", code);
+	}
+	policy_check_keys(ld, g, ctx, policy_report_keys);
+	if (ci >= 0 && lines[ci] > 0) {
+		policy_err(ld, policy_line(g), "%s: the code is listed twice (first on line %d)", ctx,
+		           lines[ci]);
+		ci = -1;
+	} else if (ci >= 0) {
+		lines[ci] = policy_line(g);
+	}
+
+	if (policy_get_str(ld, g, ctx, "action", 1, &action) == 1) {
+		okaction = 1;
+		if (strcmp(action, "transfer") == 0)
+			rep.action = REPORT_TRANSFER;
+		else if (strcmp(action, "continue") == 0)
+			rep.action = REPORT_CONTINUE;
+		else {
+			policy_err(ld, policy_line(config_setting_get_member(g, "action")),
+			           "%s: 'action' must be \"continue\" or \"transfer\", not '%s'", ctx,
+			           policy_show(show, sizeof(show), action));
+			okaction = 0;
+		}
+	}
+	hq = policy_get_str(ld, g, ctx, "queue", 0, &qname);
+	if (okaction && rep.action == REPORT_TRANSFER && hq == 0)
+		policy_err(ld, policy_line(g), "%s: a transfer needs a 'queue'", ctx);
+	if (okaction && rep.action == REPORT_CONTINUE && hq == 1)
+		policy_err(ld, policy_line(config_setting_get_member(g, "queue")),
+		           "%s: 'queue' is only for transfers: remove it or use action = "
+		           "\"transfer\"",
+		           ctx);
+	if (hq == 1 && (!okaction || rep.action == REPORT_TRANSFER)) {
+		rep.queue = policy_queue_index(p, qname);
+		if (rep.queue < 0)
+			policy_err(ld, policy_line(config_setting_get_member(g, "queue")),
+			           "%s: unknown queue '%s'", ctx,
+			           policy_show(show, sizeof(show), qname));
+	}
+	policy_get_bool(ld, g, ctx, "alert", &rep.alert);
+	if (policy_get_int(ld, g, ctx, "followup_hours", 1, 720, &v) == 1)
+		rep.followup_s = (int64_t)v * POLICY_HOUR;
+	if (policy_get_int(ld, g, ctx, "priority", -1000, 1000, &rep.priority) == 1) {
+		if (okaction && rep.action == REPORT_CONTINUE)
+			policy_err(ld, policy_line(config_setting_get_member(g, "priority")),
+			           "%s: 'priority' is only for transfers: remove it", ctx);
+		rep.has_priority = 1;
+	}
+	if (ci >= 0 && okaction && p->on_report != NULL) {
+		rep.rule = p->on_report[ci].rule;
+		if (rep.action == REPORT_CONTINUE) {
+			rep.queue = -1;
+			rep.has_priority = 0;
+			rep.priority = 0;
+		}
+		p->on_report[ci] = rep;
+	}
+}
+
+static void
+policy_parse_on_report(struct policy_ld *ld, const config_setting_t *root)
+{
+	const config_setting_t *l;
+	int i, n, *lines;
+
+	if (policy_init_reports(ld) == -1 && ld->p->ncodes > 0)
+		return;
+	l = policy_get_list(ld, root, "on_report");
+	if (l == NULL)
+		return;
+	n = config_setting_length(l);
+	lines = calloc(ld->p->ncodes + 1, sizeof(*lines));
+	if (lines == NULL) {
+		policy_err(ld, policy_line(l), "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		policy_parse_report(ld, l, i, lines);
+	free(lines);
 }
 
 /* Reports an integer literal s[0..n) that does not fit libconfig's 32-bit int. */
@@ -1046,6 +1455,10 @@ policy_free(struct policy *p)
 		free(r->announce);
 	}
 	free(p->rules);
+	if (p->on_report != NULL)
+		for (i = 0; i < p->ncodes; i++)
+			free(p->on_report[i].rule);
+	free(p->on_report);
 	free(p);
 }
 
@@ -1062,7 +1475,10 @@ policy_parse_root(struct policy_ld *ld, const config_setting_t *root)
 	policy_parse_queues(ld, root);
 	policy_parse_codes(ld, root);
 	policy_parse_allowlist(ld, root);
+	policy_parse_nuisance(ld, root);
+	policy_parse_calls(ld, root);
 	policy_parse_rules(ld, root);
+	policy_parse_on_report(ld, root);
 }
 
 /* Parses text[0..len) (NUL-terminated) that came from the file called name. */
@@ -1399,13 +1815,28 @@ policy_print_numbers(FILE *out, char *const *v, size_t n)
 }
 
 static void
+policy_print_patterns(FILE *out, unsigned bits)
+{
+	const char *sep = " ";
+	unsigned i;
+
+	fputs("[", out);
+	for (i = 0; policy_pattern_names[i] != NULL; i++)
+		if (bits & (1u << i)) {
+			fprintf(out, "%s\"%s\"", sep, policy_pattern_names[i]);
+			sep = ", ";
+		}
+	fputs(" ]", out);
+}
+
+static void
 policy_print_rule(const struct policy *p, const struct policy_rule *r, FILE *out)
 {
 	fputs("  { name = ", out);
 	policy_print_str(out, r->name);
 	fputs(";", out);
 	if (r->flag_at_least >= 0 || r->flag_exact >= 0 || r->score_at_least >= 0 ||
-	    r->withheld >= 0 || r->ndialed > 0) {
+	    r->withheld >= 0 || r->ndialed > 0 || r->nuisance_patterns != 0) {
 		fputs(" when = {", out);
 		if (r->flag_at_least >= 0) {
 			fputs(" flag_at_least = ", out);
@@ -1427,6 +1858,11 @@ policy_print_rule(const struct policy *p, const struct policy_rule *r, FILE *out
 		if (r->ndialed > 0) {
 			fputs(" dialed = ", out);
 			policy_print_numbers(out, r->dialed, r->ndialed);
+			fputs(";", out);
+		}
+		if (r->nuisance_patterns != 0) {
+			fputs(" nuisance = ", out);
+			policy_print_patterns(out, r->nuisance_patterns);
 			fputs(";", out);
 		}
 		fputs(" };", out);
@@ -1458,6 +1894,74 @@ policy_print_rule(const struct policy *p, const struct policy_rule *r, FILE *out
 		fputs(";", out);
 	}
 	fputs(" }", out);
+}
+
+static void
+policy_print_nuisance(const struct policy *p, FILE *out)
+{
+	const struct policy_nuisance *pn = &p->nuisance;
+	const struct nuisance_cfg *c = &pn->cfg;
+
+	fprintf(out, "nuisance = {\n  max_tracked = %zu;\n", c->max_tracked);
+	if (c->repeat_calls > 0)
+		fprintf(out, "  repeat = { calls = %d; window_s = %lld; };\n", c->repeat_calls,
+		        (long long)c->repeat_window_s);
+	if (c->short_calls > 0)
+		fprintf(out, "  short = { calls = %d; shorter_than_s = %lld; window_s = %lld; };\n",
+		        c->short_calls, (long long)c->short_max_s, (long long)c->short_window_s);
+	if (c->redial_gap_s > 0)
+		fprintf(out, "  redial = { within_s = %lld; };\n", (long long)c->redial_gap_s);
+	if (pn->auto_flag_code >= 0) {
+		fputs("  auto_flag = { code = ", out);
+		policy_print_str(out, p->codes[pn->auto_flag_code].name);
+		fputs("; patterns = ", out);
+		policy_print_patterns(out, pn->auto_flag_patterns);
+		fputs(";", out);
+		if (pn->auto_flag_expires_s != 0) {
+			fputs(" expires_days = ", out);
+			policy_print_days(out, pn->auto_flag_expires_s);
+			fputs(";", out);
+		}
+		fputs(" };\n", out);
+	}
+	fputs("};\n", out);
+}
+
+static void
+policy_print_on_report(const struct policy *p, FILE *out)
+{
+	size_t i;
+
+	fputs("on_report = (\n", out);
+	for (i = 0; i < p->ncodes; i++) {
+		const struct policy_report *r = &p->on_report[i];
+
+		fputs("  { code = ", out);
+		policy_print_str(out, p->codes[i].name);
+		if (r->action == REPORT_TRANSFER) {
+			fputs("; action = \"transfer\"; queue = ", out);
+			policy_print_str(out, p->queues[r->queue].name);
+			if (r->has_priority)
+				fprintf(out, "; priority = %d", r->priority);
+		} else {
+			fputs("; action = \"continue\"", out);
+		}
+		fprintf(out, "; alert = %s;", r->alert ? "true" : "false");
+		if (r->followup_s != 0)
+			fprintf(out, " followup_hours = %lld;", (long long)(r->followup_s / POLICY_HOUR));
+		fputs(i + 1 < p->ncodes ? " },\n" : " }\n", out);
+	}
+	fputs(");\n", out);
+}
+
+unsigned
+policy_fired_patterns(const struct nuisance_view *v)
+{
+	if (v == NULL)
+		return 0;
+	return (v->repeat_fired ? NUISANCE_PATTERN_REPEAT : 0) |
+	       (v->short_fired ? NUISANCE_PATTERN_SHORT : 0) |
+	       (v->redial_fired ? NUISANCE_PATTERN_REDIAL : 0);
 }
 
 void
@@ -1501,7 +2005,15 @@ policy_print(const struct policy *p, FILE *out)
 	}
 	fputs(");\n\nallowlist = ", out);
 	policy_print_numbers(out, p->allowlist, p->nallow);
-	fputs(";\n\nrules = (\n", out);
+	fputs(";\n\n", out);
+	policy_print_nuisance(p, out);
+	fprintf(out,
+	        "\ncalls = { retention_days = %lld; close_after_s = %lld; linger_s = %lld; "
+	        "max_calls = %zu; };\n\n",
+	        (long long)(p->calls.retention_s / 86400), (long long)p->calls.close_after_s,
+	        (long long)p->calls.linger_s, p->calls.max_calls);
+	policy_print_on_report(p, out);
+	fputs("\nrules = (\n", out);
 	for (i = 0; i < p->nrules; i++) {
 		policy_print_rule(p, &p->rules[i], out);
 		fputs(i + 1 < p->nrules ? ",\n" : "\n", out);

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nuisance.h"
+
 struct policy_queue {
 	char *name;
 	char *target;   /* free text for the telephony side */
@@ -45,6 +47,41 @@ struct policy_rule {
 	int alert;      /* -1 unset, else 0/1 */
 	char *announce; /* NULL when unset */
 	int max_wait_s; /* -1 when unset */
+	unsigned nuisance_patterns; /* NUISANCE_PATTERN_* bits; 0: no condition */
+};
+
+/* Bits naming the nuisance patterns in rule conditions and auto_flag. */
+#define NUISANCE_PATTERN_REPEAT 1u
+#define NUISANCE_PATTERN_SHORT  2u
+#define NUISANCE_PATTERN_REDIAL 4u
+
+/* The "nuisance" section. A pattern whose group is absent is disabled (its cfg fields are 0). */
+struct policy_nuisance {
+	struct nuisance_cfg cfg;
+	int auto_flag_code;          /* code index of the automatic flag, -1: no auto-flagging */
+	unsigned auto_flag_patterns; /* NUISANCE_PATTERN_* bits that add the flag */
+	int64_t auto_flag_expires_s; /* 0: the code's default lifetime */
+};
+
+/* The "calls" section: the call log and the calls held in memory. */
+struct policy_calls {
+	int64_t retention_s;   /* call-log rows older than this are deleted */
+	int64_t close_after_s; /* an open call without an end event is closed after this */
+	int64_t linger_s;      /* ended calls stay in memory this long for late events */
+	size_t max_calls;      /* calls held in memory */
+};
+
+enum report_action { REPORT_CONTINUE, REPORT_TRANSFER };
+
+/* What a mid-call report (call.report) of one code does. Codes not listed: continue, no more. */
+struct policy_report {
+	enum report_action action;
+	int queue; /* queue index for REPORT_TRANSFER, -1 for REPORT_CONTINUE */
+	int alert; /* 0/1 */
+	int64_t followup_s; /* follow-up task due this long after the report; 0: none */
+	int has_priority;   /* transfer only: priority overrides the queue's */
+	int priority;
+	char *rule; /* "report-<code>": the decision's rule name */
 };
 
 /*
@@ -72,6 +109,10 @@ struct policy {
 
 	struct policy_rule *rules; /* first match wins */
 	size_t nrules;
+
+	struct policy_nuisance nuisance;
+	struct policy_calls calls;
+	struct policy_report *on_report; /* ncodes entries, indexed by code index */
 };
 
 /*
@@ -95,6 +136,9 @@ int policy_queue_index(const struct policy *p, const char *name);
 int policy_number_match(const char *pattern, const char *number);
 /* 1 when number is on the allowlist. */
 int policy_allowlisted(const struct policy *p, const char *number);
+
+/* NUISANCE_PATTERN_* bits of the patterns that fired in v; 0 when v is NULL. */
+unsigned policy_fired_patterns(const struct nuisance_view *v);
 
 /* Prints the policy in canonical libconfig form; the printout loads again to the same policy. */
 void policy_print(const struct policy *p, FILE *out);

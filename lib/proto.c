@@ -441,6 +441,17 @@ proto_peek_num(const struct proto_req *r, const char *name, double *out)
 }
 
 int
+proto_peek_bool(const struct proto_req *r, const char *name, int *out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(r->root, name);
+
+	if (!cJSON_IsBool(item))
+		return 0;
+	*out = cJSON_IsTrue(item);
+	return 1;
+}
+
+int
 proto_check_fields(struct proto_req *r, const char *const *allowed)
 {
 	const cJSON *item;

@@ -81,6 +81,7 @@ int proto_ts(struct proto_req *r, int64_t now, int64_t *out);
  */
 const char *proto_peek_str(const struct proto_req *r, const char *name);
 int proto_peek_num(const struct proto_req *r, const char *name, double *out);
+int proto_peek_bool(const struct proto_req *r, const char *name, int *out);
 
 /*
  * Fails with bad_field naming the first field that is neither in allowed (NULL-terminated) nor

@@ -1,5 +1,6 @@
 /*
- * The routing decision: a pure function of the policy, the offered call and the caller's flags.
+ * The routing decision: a pure function of the policy, the offered call, the caller's flags and
+ * the caller's nuisance counters (computed by the caller of route_decide, against the call's ts).
  *
  * Decision steps, in order:
  *  1. Allowlist: a caller on the policy's allowlist goes to the default queue with rule
@@ -7,18 +8,22 @@
  *  2. Summary: the caller's active flags at the call's ts are those not revoked and not expired
  *     (expires_at == 0 or expires_at > ts) whose code the policy defines; flags with unknown
  *     codes are ignored. The abuse score is the sum over them of
- *     weight * 0.5^(max(0, ts - created_at) / half-life).
+ *     weight * 0.5^(max(0, ts - created_at) / half-life). The nuisance patterns that fired
+ *     are read from the counters (none when there are no counters).
  *  3. Rules, in file order, first match wins. A rule matches when all its conditions hold:
  *     flag_at_least (an active flag of that code or a more severe one), flag (an active flag of
  *     exactly that code), score_at_least (score >= X), withheld (caller withheld or not),
- *     dialed (the dialled number equals an entry or starts with a prefix entry). A rule
- *     without conditions always matches. The match sets the action and queue; priority is the
+ *     dialed (the dialled number equals an entry or starts with a prefix entry), nuisance (any
+ *     of the listed patterns fired for this call). A rule without conditions always matches. The match sets the action and queue; priority is the
  *     rule's, else the queue's; record and alert are the rule's, else unset; announce and
  *     max_wait_s are the rule's, else the queue's.
  *  4. Default: no rule matched, so the default queue answers with rule "default".
  *
  * Score and active flag count are filled in every case. Nothing here allocates or touches
  * libconfig: route_decide runs for every offered call.
+ *
+ * route_report answers an agent's mid-call report from the policy's on_report entry for the
+ * code: transfer to a queue, or continue the call where it is.
  */
 #include <math.h>
 #include <stdio.h>
@@ -32,6 +37,7 @@ struct route_sum {
 	size_t nactive;
 	uint64_t present; /* bit i: an active flag of code i, for i < 64 */
 	int maxsev;       /* index of the most severe active code, -1 when none */
+	unsigned fired;   /* NUISANCE_PATTERN_* bits of the patterns that fired */
 };
 
 /* A bounded text builder over d->reason that never splits a UTF-8 sequence. */
@@ -155,6 +161,8 @@ route_match(const struct policy *p, const struct policy_rule *r, const struct ro
 		return 0;
 	if (r->ndialed > 0 && !route_dialed_match(r, in->dialed))
 		return 0;
+	if (r->nuisance_patterns != 0 && (r->nuisance_patterns & s->fired) == 0)
+		return 0;
 	return 1;
 }
 
@@ -249,7 +257,44 @@ static int
 route_has_conditions(const struct policy_rule *r)
 {
 	return r->flag_at_least >= 0 || r->flag_exact >= 0 || r->score_at_least >= 0 ||
-	       r->withheld >= 0 || r->ndialed > 0;
+	       r->withheld >= 0 || r->ndialed > 0 || r->nuisance_patterns != 0;
+}
+
+/* "5 earlier calls", "16 or more earlier calls": counts saturate at the ring size. */
+static void
+route_count(char *buf, size_t len, int n, const char *what)
+{
+	snprintf(buf, len, "%d%s %s%s", n, n >= NUISANCE_RING_MAX ? " or more" : "", what,
+	         n == 1 ? "" : "s");
+}
+
+/* Names each pattern of the rule that fired, with its counts, joined by "; ". */
+static void
+route_explain_nuisance(const struct policy *p, unsigned bits, const struct nuisance_view *v,
+                       const char *sep, struct route_text *t)
+{
+	const struct nuisance_cfg *c = &p->nuisance.cfg;
+	char num[160], count[48];
+
+	if (bits & NUISANCE_PATTERN_REPEAT) {
+		route_count(count, sizeof(count), v->repeat, "earlier call");
+		snprintf(num, sizeof(num), "%srepeat calls: %s within %lld s", sep, count,
+		         (long long)c->repeat_window_s);
+		route_text_str(t, num);
+		sep = "; ";
+	}
+	if (bits & NUISANCE_PATTERN_SHORT) {
+		route_count(count, sizeof(count), v->shorts, "call");
+		snprintf(num, sizeof(num), "%sshort calls: %s under %lld s within %lld s", sep,
+		         count, (long long)c->short_max_s, (long long)c->short_window_s);
+		route_text_str(t, num);
+		sep = "; ";
+	}
+	if (bits & NUISANCE_PATTERN_REDIAL) {
+		snprintf(num, sizeof(num), "%srapid redial: %lld s after the last call ended", sep,
+		         (long long)v->since_last_end);
+		route_text_str(t, num);
+	}
 }
 
 /* Says which conditions matched, joined by "; ". */
@@ -287,18 +332,20 @@ route_explain(const struct policy *p, const struct policy_rule *r, const struct 
 		route_text_str(t, sep);
 		route_text_str(t, "dialled ");
 		route_text_str(t, in->dialed);
+		sep = "; ";
 	}
+	if ((r->nuisance_patterns & s->fired) != 0)
+		route_explain_nuisance(p, r->nuisance_patterns & s->fired, in->nuisance, sep, t);
 	/* "Not withheld" is worth saying only when nothing else explains the match. */
 	if (t->len == start && r->withheld == 0)
 		route_text_str(t, "caller not withheld");
 }
 
-/* Fills d with the default values of queue qi. */
+/* Fills d with the default values of queue q. */
 static void
-route_fill(const struct policy *p, size_t qi, const char *rule, struct decision *d)
+route_fill_queue(const struct policy *p, const struct policy_queue *q, const char *rule,
+                 struct decision *d)
 {
-	const struct policy_queue *q = &p->queues[qi];
-
 	d->policy = p;
 	d->action = DECISION_QUEUE;
 	d->queue = q;
@@ -311,6 +358,12 @@ route_fill(const struct policy *p, size_t qi, const char *rule, struct decision 
 	d->degraded = 0;
 }
 
+static void
+route_fill(const struct policy *p, size_t qi, const char *rule, struct decision *d)
+{
+	route_fill_queue(p, &p->queues[qi], rule, d);
+}
+
 void
 route_decide(const struct policy *p, const struct route_input *in, struct decision *d)
 {
@@ -320,6 +373,7 @@ route_decide(const struct policy *p, const struct route_input *in, struct decisi
 	size_t i;
 
 	route_summarise(p, in->flags, in->nflags, in->ts, &s);
+	s.fired = policy_fired_patterns(in->nuisance);
 	route_text_init(&t, d->reason, sizeof(d->reason));
 
 	if (in->caller != NULL && policy_allowlisted(p, in->caller)) {
@@ -369,6 +423,47 @@ done:
 }
 
 void
+route_report(const struct policy *p, int code_index, const struct policy_queue *current,
+             struct decision *d)
+{
+	const struct policy_report *r;
+	struct route_text t;
+
+	if (current == NULL)
+		current = &p->queues[p->default_queue];
+	route_text_init(&t, d->reason, sizeof(d->reason));
+	d->score = 0;
+	d->active_flags = 0;
+	if (code_index < 0 || (size_t)code_index >= p->ncodes) {
+		route_fill_queue(p, current, "report", d);
+		d->action = DECISION_CONTINUE;
+		d->announce = NULL;
+		d->max_wait_s = -1;
+		route_text_str(&t, "agent report of an unknown code: continue the call");
+		return;
+	}
+	r = &p->on_report[code_index];
+	route_text_str(&t, "agent reported code ");
+	route_text_str(&t, p->codes[code_index].name);
+	if (r->action == REPORT_TRANSFER) {
+		route_fill(p, (size_t)r->queue, r->rule, d);
+		d->action = DECISION_TRANSFER;
+		if (r->has_priority)
+			d->priority = r->priority;
+		route_text_str(&t, ": transfer to ");
+		route_text_str(&t, d->queue->name);
+	} else {
+		/* The call stays where it is: nothing to announce or wait for. */
+		route_fill_queue(p, current, r->rule, d);
+		d->action = DECISION_CONTINUE;
+		d->announce = NULL;
+		d->max_wait_s = -1;
+		route_text_str(&t, ": continue the call");
+	}
+	d->alert = r->alert ? 1 : -1;
+}
+
+void
 route_degraded(const struct policy *p, const char *why, struct decision *d)
 {
 	struct route_text t;
@@ -384,7 +479,14 @@ route_degraded(const struct policy *p, const char *why, struct decision *d)
 void
 route_write_json(struct jbuf *jb, const struct decision *d)
 {
-	jb_kstr(jb, "action", d->action == DECISION_REJECT ? "reject" : "queue");
+	static const char *const actions[] = {
+	    [DECISION_QUEUE] = "queue",
+	    [DECISION_REJECT] = "reject",
+	    [DECISION_TRANSFER] = "transfer",
+	    [DECISION_CONTINUE] = "continue",
+	};
+
+	jb_kstr(jb, "action", actions[d->action]);
 	jb_kstr(jb, "queue", d->queue->name);
 	jb_kstr(jb, "target", d->queue->target);
 	jb_kint(jb, "priority", d->priority);

@@ -1,4 +1,7 @@
-/* The routing decision: a pure function of a call, the caller's flags and the policy. */
+/*
+ * The routing decision: a pure function of a call, the caller's flags, its nuisance counters and
+ * the policy; and the mid-call instruction for an agent's abuse report.
+ */
 #ifndef CW_ROUTE_H
 #define CW_ROUTE_H
 
@@ -7,6 +10,7 @@
 
 #include "flag.h"
 #include "jbuf.h"
+#include "nuisance.h"
 #include "policy.h"
 
 #define ROUTE_REASON_MAX 512
@@ -17,16 +21,18 @@ struct route_input {
 	int64_t ts;
 	const struct flag *flags; /* the caller's flags in any state and order */
 	size_t nflags;
+	const struct nuisance_view *nuisance; /* the counters for this call; NULL: none fired */
 };
 
-enum decision_action { DECISION_QUEUE, DECISION_REJECT };
+/* QUEUE and REJECT answer call.offered; TRANSFER and CONTINUE answer call.report. */
+enum decision_action { DECISION_QUEUE, DECISION_REJECT, DECISION_TRANSFER, DECISION_CONTINUE };
 
 /* Pointers refer into the policy the decision was made with; keep a reference while in use. */
 struct decision {
 	const struct policy *policy;
 	enum decision_action action;
 	const struct policy_queue *queue;
-	const char *rule; /* rule name, "allowlist" or "default" */
+	const char *rule; /* rule name, "allowlist", "default" or "report-<code>" */
 	int priority;
 	int record;           /* -1: not set by the rule */
 	int alert;            /* -1: not set by the rule */
@@ -49,12 +55,23 @@ void route_decide(const struct policy *p, const struct route_input *in, struct d
 double route_score(const struct policy *p, const struct flag *flags, size_t n, int64_t ts,
                    size_t *nactive);
 
+/*
+ * The mid-call instruction for an agent's report of code code_index (0..ncodes-1), from the
+ * policy's on_report entry for it. Transfer: the entry's queue, with its priority unless the
+ * entry overrides it. Continue: the call stays in current (the default queue when NULL), with
+ * no announce or max_wait_s. rule is "report-<code>", alert 1 when the entry says so (else -1),
+ * record -1. Never fails; an index out of range gives a continue with rule "report".
+ */
+void route_report(const struct policy *p, int code_index, const struct policy_queue *current,
+                  struct decision *d);
+
 /* The default queue with "degraded": true, for when the caller's history cannot be read. */
 void route_degraded(const struct policy *p, const char *why, struct decision *d);
 
 /*
- * Writes the decision fields into an open object: action, queue, target, priority, rule, reason,
- * policy, and record, alert, announce, max_wait_s, degraded when set.
+ * Writes the decision fields into an open object: action ("queue", "reject", "transfer" or
+ * "continue"), queue, target, priority, rule, reason, policy, and record, alert, announce,
+ * max_wait_s, degraded when set.
  */
 void route_write_json(struct jbuf *jb, const struct decision *d);
 

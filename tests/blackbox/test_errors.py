@@ -44,13 +44,18 @@ BAD_JSON = [
 ]
 
 UNKNOWN_OP = [(op, '{"op":%s,"id":"u"}' % json.dumps(op), "unknown_op", "u") for op in [
-    "nope", "stats", "call.answered", "call.ended", "call.abandoned", "call.report", "hello",
+    "nope", "stats", "call.report", "hello",
     "subscribe", "unsubscribe", "flag.list", "followup.add", "followup.list", "followup.done",
     "audit.list", "caller.export", "policy.check", "policy.reload", "policy.simulate", "",
     "PING", "ping ", "flag.add.x"]]
 
+NOT_FOUND_CALLS = [
+    ("%s on an unknown call" % op, '{"op":"%s","id":"n","call_id":"no-such-call"}' % op,
+     "not_found", "n") for op in ["call.answered", "call.ended", "call.abandoned"]]
+
 MISSING = [
     ("no op", '{"id":1}', "missing_field", 1),
+    ("call.ended without call_id", '{"op":"call.ended","id":5}', "missing_field", 5),
     ("empty object", "{}", "missing_field", NOID),
     ("op null", '{"op":null,"id":1}', "missing_field", 1),
     ("call.offered without call_id", '{"op":"call.offered","id":2,"caller":"5551234567"}',
@@ -162,7 +167,7 @@ BAD_FIELD = [
     ("call_id with NUL", '{"op":"call.offered","id":1,"call_id":"c\\u00001"}', 1),
 ]
 
-ERRORS = (BAD_JSON + UNKNOWN_OP + MISSING +
+ERRORS = (BAD_JSON + UNKNOWN_OP + NOT_FOUND_CALLS + MISSING +
           [(what, text, "bad_field", rid) for what, text, rid in BAD_FIELD])
 
 
