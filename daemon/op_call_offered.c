@@ -95,8 +95,10 @@ op_call_offered(struct session *s, struct proto_req *r)
 	if (record)
 		lifecycle_auto_flag(srv, in.caller, &counters, &srv->flags, in.ts);
 reply:
-	if (record)
+	if (record) {
 		lifecycle_offered(srv, call_id, in.caller, in.dialed, key, in.ts, &d);
+		ops_count_decision(srv, d.queue->name, d.degraded);
+	}
 	jb = ops_reply_begin(s, r);
 	jb_kstr(jb, "call_id", call_id);
 	route_write_json(jb, &d);

@@ -18,6 +18,7 @@ static const struct op ops_table[] = {
 	{"flag.add", op_flag_add},
 	{"flag.revoke", op_flag_revoke},
 	{"caller.show", op_caller_show},
+	{"stats", op_stats},
 };
 /* clang-format on */
 
@@ -29,6 +30,26 @@ ops_now(struct server *srv)
 	if (event_base_gettimeofday_cached(srv->base, &tv) == -1)
 		return 0;
 	return (int64_t)tv.tv_sec;
+}
+
+void
+ops_count_decision(struct server *srv, const char *queue, int degraded)
+{
+	size_t i;
+
+	if (degraded)
+		srv->degraded++;
+	for (i = 0; i < srv->ndecided; i++)
+		if (strcmp(srv->decided[i].name, queue) == 0) {
+			srv->decided[i].n++;
+			return;
+		}
+	/* Queues renamed by many reloads beyond 64 names are not counted by name. */
+	if (i < sizeof(srv->decided) / sizeof(srv->decided[0])) {
+		snprintf(srv->decided[i].name, sizeof(srv->decided[i].name), "%s", queue);
+		srv->decided[i].n = 1;
+		srv->ndecided++;
+	}
 }
 
 struct jbuf *

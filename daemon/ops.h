@@ -38,5 +38,6 @@ void op_call_offered(struct session *s, struct proto_req *r);
 void op_flag_add(struct session *s, struct proto_req *r);
 void op_flag_revoke(struct session *s, struct proto_req *r);
 void op_caller_show(struct session *s, struct proto_req *r);
+void op_stats(struct session *s, struct proto_req *r);
 
 #endif

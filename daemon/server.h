@@ -99,6 +99,12 @@ struct server {
 		int64_t at;
 	} auto_recent[LIFECYCLE_AUTO_RECENT];
 	size_t auto_next;
+	struct {
+		char name[33];
+		uint64_t n;
+	} decided[64]; /* decisions by queue name since start */
+	size_t ndecided;
+	uint64_t degraded;      /* decisions from the default queue for want of history */
 	struct jbuf out;        /* scratch for building one reply on the loop thread */
 	struct flag_list flags; /* scratch for one caller's flags */
 	int stopping;
@@ -117,6 +123,7 @@ void session_quiesce_all(struct server *srv);
 void session_close_all(struct server *srv);
 
 /* ops.c: runs one request line; the reply goes through session_reply or a reserved slot. */
+void ops_count_decision(struct server *srv, const char *queue, int degraded);
 void ops_dispatch(struct session *s, const char *line, size_t len);
 /* Unix time from the loop's cached clock: cheap enough for every request. */
 int64_t ops_now(struct server *srv);

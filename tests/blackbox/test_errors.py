@@ -44,7 +44,7 @@ BAD_JSON = [
 ]
 
 UNKNOWN_OP = [(op, '{"op":%s,"id":"u"}' % json.dumps(op), "unknown_op", "u") for op in [
-    "nope", "stats", "call.report", "hello",
+    "nope", "call.report", "hello",
     "subscribe", "unsubscribe", "flag.list", "followup.add", "followup.list", "followup.done",
     "audit.list", "caller.export", "policy.check", "policy.reload", "policy.simulate", "",
     "PING", "ping ", "flag.add.x"]]
