@@ -9,8 +9,9 @@
 
 /* Adding a command: one cmd_<name>.c defining cmd_<name>_entry, and one line here. */
 const struct cmd_entry *const cmd_table[] = {
-    &cmd_ping_entry, &cmd_route_entry, &cmd_flag_entry, &cmd_revoke_entry,
-    &cmd_show_entry, &cmd_send_entry,  &cmd_help_entry, NULL,
+    &cmd_ping_entry,   &cmd_route_entry, &cmd_flag_entry,
+    &cmd_revoke_entry, &cmd_show_entry,  &cmd_stats_entry,
+    &cmd_send_entry,   &cmd_help_entry,  NULL,
 };
 
 #define CMD_SYNOPSIS                                                                               \

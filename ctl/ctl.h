@@ -82,6 +82,7 @@ int cmd_parse_int(const char *s, long long min, long long max, long long *out);
 int cmd_parse_positive(const char *s, double max, double *out);
 
 extern const struct cmd_entry cmd_ping_entry;
+extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_route_entry;
 extern const struct cmd_entry cmd_flag_entry;
 extern const struct cmd_entry cmd_revoke_entry;
