@@ -48,7 +48,8 @@ struct policy_ld {
 };
 
 static const char *const policy_root_keys[] = {
-    "version", "score", "queues", "codes", "allowlist", "nuisance", "calls", "rules", "on_report", NULL,
+    "version",  "score", "queues", "codes",     "allowlist",
+    "nuisance", "calls", "rules",  "on_report", NULL,
 };
 static const char *const policy_score_keys[] = {"half_life_days", NULL};
 static const char *const policy_queue_keys[] = {
@@ -781,8 +782,8 @@ policy_parse_patterns(struct policy_ld *ld, const config_setting_t *s, const cha
 	           config_setting_type(s) == CONFIG_TYPE_LIST) {
 		n = config_setting_length(s);
 		if (n == 0) {
-			policy_err(ld, policy_line(s), "%s: '%s' must name at least one pattern", ctx,
-			           key);
+			policy_err(ld, policy_line(s), "%s: '%s' must name at least one pattern",
+			           ctx, key);
 			return 0;
 		}
 	} else {
@@ -793,10 +794,9 @@ policy_parse_patterns(struct policy_ld *ld, const config_setting_t *s, const cha
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		const config_setting_t *e =
-		    config_setting_type(s) == CONFIG_TYPE_STRING
-		        ? s
-		        : config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *e = config_setting_type(s) == CONFIG_TYPE_STRING
+		                                ? s
+		                                : config_setting_get_elem(s, (unsigned)i);
 		const char *name;
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
@@ -815,14 +815,15 @@ policy_parse_patterns(struct policy_ld *ld, const config_setting_t *s, const cha
 			           ctx, key, show);
 			bad = 1;
 		} else if (bits & bit) {
-			policy_err(ld, policy_line(e), "%s: '%s' names pattern '%s' twice", ctx, key,
-			           show);
+			policy_err(ld, policy_line(e), "%s: '%s' names pattern '%s' twice", ctx,
+			           key, show);
 			bad = 1;
 		} else if (!(ld->patterns_present & bit)) {
-			policy_err(ld, policy_line(e),
-			           "%s: '%s' names pattern '%s', which is off: the 'nuisance' section "
-			           "has no '%s' group",
-			           ctx, key, show, show);
+			policy_err(
+			    ld, policy_line(e),
+			    "%s: '%s' names pattern '%s', which is off: the 'nuisance' section "
+			    "has no '%s' group",
+			    ctx, key, show, show);
 			bad = 1;
 		}
 		bits |= bit;
@@ -847,7 +848,8 @@ policy_parse_auto_flag(struct policy_ld *ld, const config_setting_t *a)
 		ci = policy_code_index(ld->p, name);
 		if (ci < 0)
 			policy_err(ld, policy_line(config_setting_get_member(a, "code")),
-			           "%s: unknown code '%s'", ctx, policy_show(show, sizeof(show), name));
+			           "%s: unknown code '%s'", ctx,
+			           policy_show(show, sizeof(show), name));
 	}
 	s = config_setting_get_member(a, "patterns");
 	if (s == NULL)
@@ -860,11 +862,12 @@ policy_parse_auto_flag(struct policy_ld *ld, const config_setting_t *a)
 		           "%s: 'expires_days' must be a number of days, not %s (leave it out to "
 		           "use the code's expiry)",
 		           ctx, policy_type_name(s));
-	} else if (s != NULL && policy_check_num(ld, s, ctx, "expires_days", 0, 0, 36500, &days) == 1) {
+	} else if (s != NULL &&
+	           policy_check_num(ld, s, ctx, "expires_days", 0, 0, 36500, &days) == 1) {
 		pn->auto_flag_expires_s = llround(days * POLICY_DAY);
 		if (pn->auto_flag_expires_s < 1)
-			policy_err(ld, policy_line(s), "%s: 'expires_days' is shorter than a second",
-			           ctx);
+			policy_err(ld, policy_line(s),
+			           "%s: 'expires_days' is shorter than a second", ctx);
 	}
 	if (ci >= 0 && bits != 0) {
 		pn->auto_flag_code = ci;
@@ -874,8 +877,8 @@ policy_parse_auto_flag(struct policy_ld *ld, const config_setting_t *a)
 
 /* The group of one pattern: its presence is remembered even when it is wrong. */
 static const config_setting_t *
-policy_pattern_group(struct policy_ld *ld, const config_setting_t *g, const char *key,
-                     unsigned bit, const char *ctx, const char *const *keys)
+policy_pattern_group(struct policy_ld *ld, const config_setting_t *g, const char *key, unsigned bit,
+                     const char *ctx, const char *const *keys)
 {
 	const config_setting_t *s;
 
@@ -887,6 +890,9 @@ policy_pattern_group(struct policy_ld *ld, const config_setting_t *g, const char
 		policy_check_keys(ld, s, ctx, keys);
 	return s;
 }
+
+#define RING NUISANCE_RING_MAX
+#define WEEK 604800
 
 static void
 policy_parse_nuisance(struct policy_ld *ld, const config_setting_t *root)
@@ -908,9 +914,9 @@ policy_parse_nuisance(struct policy_ld *ld, const config_setting_t *root)
 	s = policy_pattern_group(ld, g, "repeat", NUISANCE_PATTERN_REPEAT, "nuisance.repeat",
 	                         policy_repeat_keys);
 	if (s != NULL) {
-		/* Both are read, so that both are reported when both are wrong. */
-		ok = policy_req_int(ld, s, "nuisance.repeat", "calls", 1, NUISANCE_RING_MAX, &a) == 1;
-		ok = policy_req_int(ld, s, "nuisance.repeat", "window_s", 1, 604800, &b) == 1 && ok;
+		/* Every key is read, so that each wrong one is reported. */
+		ok = policy_req_int(ld, s, "nuisance.repeat", "calls", 1, RING, &a) == 1;
+		ok = policy_req_int(ld, s, "nuisance.repeat", "window_s", 1, WEEK, &b) == 1 && ok;
 		if (ok) {
 			cfg->repeat_calls = a;
 			cfg->repeat_window_s = b;
@@ -919,10 +925,10 @@ policy_parse_nuisance(struct policy_ld *ld, const config_setting_t *root)
 	s = policy_pattern_group(ld, g, "short", NUISANCE_PATTERN_SHORT, "nuisance.short",
 	                         policy_short_keys);
 	if (s != NULL) {
-		ok = policy_req_int(ld, s, "nuisance.short", "calls", 1, NUISANCE_RING_MAX, &a) == 1;
+		ok = policy_req_int(ld, s, "nuisance.short", "calls", 1, RING, &a) == 1;
 		ok = policy_req_int(ld, s, "nuisance.short", "shorter_than_s", 1, 3600, &b) == 1 &&
 		     ok;
-		ok = policy_req_int(ld, s, "nuisance.short", "window_s", 1, 604800, &c) == 1 && ok;
+		ok = policy_req_int(ld, s, "nuisance.short", "window_s", 1, WEEK, &c) == 1 && ok;
 		if (ok) {
 			cfg->short_calls = a;
 			cfg->short_max_s = b;
@@ -942,6 +948,9 @@ policy_parse_nuisance(struct policy_ld *ld, const config_setting_t *root)
 	if (why != NULL)
 		policy_err(ld, policy_line(g), "nuisance: %s", why);
 }
+
+#undef RING
+#undef WEEK
 
 static void
 policy_parse_calls(struct policy_ld *ld, const config_setting_t *root)
@@ -1163,14 +1172,15 @@ policy_parse_report(struct policy_ld *ld, const config_setting_t *l, int i, int 
 		ci = policy_code_index(p, code);
 		if (ci < 0)
 			policy_err(ld, policy_line(config_setting_get_member(g, "code")),
-			           "%s: unknown code '%s'", ctx, policy_show(show, sizeof(show), code));
+			           "%s: unknown code '%s'", ctx,
+			           policy_show(show, sizeof(show), code));
 		else
 			snprintf(ctx, sizeof(ctx), "on_report '%s'", code);
 	}
 	policy_check_keys(ld, g, ctx, policy_report_keys);
 	if (ci >= 0 && lines[ci] > 0) {
-		policy_err(ld, policy_line(g), "%s: the code is listed twice (first on line %d)", ctx,
-		           lines[ci]);
+		policy_err(ld, policy_line(g), "%s: the code is listed twice (first on line %d)",
+		           ctx, lines[ci]);
 		ci = -1;
 	} else if (ci >= 0) {
 		lines[ci] = policy_line(g);
@@ -1184,8 +1194,8 @@ policy_parse_report(struct policy_ld *ld, const config_setting_t *l, int i, int 
 			rep.action = REPORT_CONTINUE;
 		else {
 			policy_err(ld, policy_line(config_setting_get_member(g, "action")),
-			           "%s: 'action' must be \"continue\" or \"transfer\", not '%s'", ctx,
-			           policy_show(show, sizeof(show), action));
+			           "%s: 'action' must be \"continue\" or \"transfer\", not '%s'",
+			           ctx, policy_show(show, sizeof(show), action));
 			okaction = 0;
 		}
 	}
@@ -1948,7 +1958,8 @@ policy_print_on_report(const struct policy *p, FILE *out)
 		}
 		fprintf(out, "; alert = %s;", r->alert ? "true" : "false");
 		if (r->followup_s != 0)
-			fprintf(out, " followup_hours = %lld;", (long long)(r->followup_s / POLICY_HOUR));
+			fprintf(out, " followup_hours = %lld;",
+			        (long long)(r->followup_s / POLICY_HOUR));
 		fputs(i + 1 < p->ncodes ? " },\n" : " }\n", out);
 	}
 	fputs(");\n", out);

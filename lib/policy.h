@@ -43,10 +43,10 @@ struct policy_rule {
 	char *reason; /* optional text; required for RULE_REJECT */
 	int has_priority;
 	int priority;
-	int record;     /* -1 unset, else 0/1 */
-	int alert;      /* -1 unset, else 0/1 */
-	char *announce; /* NULL when unset */
-	int max_wait_s; /* -1 when unset */
+	int record;                 /* -1 unset, else 0/1 */
+	int alert;                  /* -1 unset, else 0/1 */
+	char *announce;             /* NULL when unset */
+	int max_wait_s;             /* -1 when unset */
 	unsigned nuisance_patterns; /* NUISANCE_PATTERN_* bits; 0: no condition */
 };
 
@@ -76,8 +76,8 @@ enum report_action { REPORT_CONTINUE, REPORT_TRANSFER };
 /* What a mid-call report (call.report) of one code does. Codes not listed: continue, no more. */
 struct policy_report {
 	enum report_action action;
-	int queue; /* queue index for REPORT_TRANSFER, -1 for REPORT_CONTINUE */
-	int alert; /* 0/1 */
+	int queue;          /* queue index for REPORT_TRANSFER, -1 for REPORT_CONTINUE */
+	int alert;          /* 0/1 */
 	int64_t followup_s; /* follow-up task due this long after the report; 0: none */
 	int has_priority;   /* transfer only: priority overrides the queue's */
 	int priority;

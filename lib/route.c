@@ -14,9 +14,9 @@
  *     flag_at_least (an active flag of that code or a more severe one), flag (an active flag of
  *     exactly that code), score_at_least (score >= X), withheld (caller withheld or not),
  *     dialed (the dialled number equals an entry or starts with a prefix entry), nuisance (any
- *     of the listed patterns fired for this call). A rule without conditions always matches. The match sets the action and queue; priority is the
- *     rule's, else the queue's; record and alert are the rule's, else unset; announce and
- *     max_wait_s are the rule's, else the queue's.
+ *     of the listed patterns fired for this call). A rule without conditions always matches.
+ *     The match sets the action and queue; priority is the rule's, else the queue's; record and
+ *     alert are the rule's, else unset; announce and max_wait_s are the rule's, else the queue's.
  *  4. Default: no rule matched, so the default queue answers with rule "default".
  *
  * Score and active flag count are filled in every case. Nothing here allocates or touches

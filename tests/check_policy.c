@@ -105,7 +105,7 @@ END_TEST
 /* The sample's nuisance, calls and on_report sections and the rule that uses the patterns. */
 START_TEST(test_sample_sections)
 {
-	static const char *const rules[] = {"threat",           "abuse",    "score", "nuisance",
+	static const char *const rules[] = {"threat",           "abuse",   "score", "nuisance",
 	                                    "nuisance-pattern", "withheld"};
 	const struct policy_nuisance *pn;
 	const struct policy_report *r;
@@ -181,7 +181,8 @@ START_TEST(test_section_defaults)
 	static const char text[] =
 	    "queues = ( { name = \"q\"; target = \"t\"; default = true; } );\n"
 	    "codes = ( { name = \"c\"; weight = 1.0; expires_days = 1; },"
-	    " { name = \"longest-code-name-of-32-chars-xx\"; weight = 1.0; expires_days = 1; } );\n";
+	    " { name = \"longest-code-name-of-32-chars-xx\"; weight = 1.0; expires_days = 1; } "
+	    ");\n";
 	struct nuisance_cfg zero;
 	struct policy *p;
 	char *err = NULL;
@@ -290,7 +291,7 @@ field_value(const struct policy *p, enum field f)
 }
 
 #define ALL_PATTERNS                                                                               \
-	"nuisance = { repeat = { calls = 2; window_s = 60; }; "                                   \
+	"nuisance = { repeat = { calls = 2; window_s = 60; }; "                                    \
 	"short = { calls = 2; shorter_than_s = 5; window_s = 60; }; redial = { within_s = 9; }; "
 #define REPEAT (NUISANCE_PATTERN_REPEAT)
 #define SHORT  (NUISANCE_PATTERN_SHORT)
@@ -305,12 +306,10 @@ static const struct {
 } good_cases[] = {
     {"max_tracked", "nuisance = { max_tracked = 200000; };", F_MAX_TRACKED, 200000},
     {"max_tracked lowest", "nuisance = { max_tracked = 1; };", F_MAX_TRACKED, 1},
-    {"max_tracked highest", "nuisance = { max_tracked = 268435456; };", F_MAX_TRACKED,
-     268435456},
+    {"max_tracked highest", "nuisance = { max_tracked = 268435456; };", F_MAX_TRACKED, 268435456},
     {"max_tracked default with other keys", "nuisance = { redial = { within_s = 5; }; };",
      F_MAX_TRACKED, 100000},
-    {"repeat calls", "nuisance = { repeat = { calls = 16; window_s = 1; }; };", F_REPEAT_CALLS,
-     16},
+    {"repeat calls", "nuisance = { repeat = { calls = 16; window_s = 1; }; };", F_REPEAT_CALLS, 16},
     {"repeat window", "nuisance = { repeat = { calls = 1; window_s = 604800; }; };",
      F_REPEAT_WINDOW, 604800},
     {"repeat off leaves short", "nuisance = { repeat = { calls = 1; window_s = 1; }; };",
@@ -323,13 +322,13 @@ static const struct {
     {"short window",
      "nuisance = { short = { calls = 1; shorter_than_s = 1; window_s = 604800; }; };",
      F_SHORT_WINDOW, 604800},
-    {"short off leaves redial", "nuisance = { short = { calls = 1; shorter_than_s = 1; "
-                                "window_s = 1; }; };",
+    {"short off leaves redial",
+     "nuisance = { short = { calls = 1; shorter_than_s = 1; "
+     "window_s = 1; }; };",
      F_REDIAL, 0},
     {"redial", "nuisance = { redial = { within_s = 86400; }; };", F_REDIAL, 86400},
     {"redial lowest", "nuisance = { redial = { within_s = 1; }; };", F_REDIAL, 1},
-    {"redial off leaves repeat", "nuisance = { redial = { within_s = 1; }; };", F_REPEAT_CALLS,
-     0},
+    {"redial off leaves repeat", "nuisance = { redial = { within_s = 1; }; };", F_REPEAT_CALLS, 0},
     {"auto_flag code", ALL_PATTERNS "auto_flag = { code = \"d\"; patterns = \"redial\"; }; };",
      F_AUTO_CODE, 1},
     {"auto_flag one pattern as a string",
@@ -360,8 +359,9 @@ static const struct {
     {"max_calls lowest", "calls = { max_calls = 1000; };", F_MAX_CALLS, 1000},
     {"max_calls highest", "calls = { max_calls = 10000000; };", F_MAX_CALLS, 10000000},
     {"calls defaults stay with other keys", "calls = { linger_s = 1; };", F_MAX_CALLS, 200000},
-    {"report transfer", "on_report = ( { code = \"d\"; action = \"transfer\"; queue = \"sup\"; } );",
-     F_REPORT_ACTION, REPORT_TRANSFER},
+    {"report transfer",
+     "on_report = ( { code = \"d\"; action = \"transfer\"; queue = \"sup\"; } );", F_REPORT_ACTION,
+     REPORT_TRANSFER},
     {"report transfer queue",
      "on_report = ( { code = \"d\"; action = \"transfer\"; queue = \"sup\"; } );", F_REPORT_QUEUE,
      1},
@@ -396,7 +396,8 @@ static const struct {
      F_REPORT_ACTION, REPORT_CONTINUE},
     {"empty on_report", "on_report = ( );", F_REPORT_ALERT, 0},
     {"rule condition, one name",
-     ALL_PATTERNS "}; rules = ( { name = \"r\"; when = { nuisance = \"short\"; }; queue = \"sup\"; } );",
+     ALL_PATTERNS
+     "}; rules = ( { name = \"r\"; when = { nuisance = \"short\"; }; queue = \"sup\"; } );",
      F_RULE_PATTERNS, SHORT},
     {"rule condition, array",
      ALL_PATTERNS "}; rules = ( { name = \"r\"; when = { nuisance = [ \"redial\", \"repeat\" ]; }; "
@@ -411,11 +412,10 @@ static const struct {
      F_RULE_PATTERNS, 0},
 };
 
-static const char two_queues[] =
-    "queues = ( { name = \"q\"; target = \"t\"; default = true; },"
-    " { name = \"sup\"; target = \"s\"; } );\n"
-    "codes = ( { name = \"c\"; weight = 1.0; expires_days = 1; },"
-    " { name = \"d\"; weight = 1.0; expires_days = 2; } );\n";
+static const char two_queues[] = "queues = ( { name = \"q\"; target = \"t\"; default = true; },"
+                                 " { name = \"sup\"; target = \"s\"; } );\n"
+                                 "codes = ( { name = \"c\"; weight = 1.0; expires_days = 1; },"
+                                 " { name = \"d\"; weight = 1.0; expires_days = 2; } );\n";
 
 START_TEST(test_good_values)
 {

@@ -1,4 +1,7 @@
-/* Unit tests for the routing decision, against the shipped sample policy and a small inline one. */
+/*
+ * Unit tests for the routing decision and the mid-call report instruction, against the shipped
+ * sample policy and small inline ones.
+ */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -44,7 +47,8 @@ struct rcase {
 	const char *what;
 	const char *caller; /* NULL: withheld */
 	const char *dialed;
-	struct fspec flags[MAXFLAGS]; /* ends at the first NULL code */
+	struct fspec flags[MAXFLAGS];         /* ends at the first NULL code */
+	const struct nuisance_view *nuisance; /* NULL: no counters */
 	const char *queue;
 	const char *rule;
 	int action;
@@ -99,6 +103,7 @@ run_case(const struct policy *p, const struct rcase *c)
 	in.ts = TS;
 	in.nflags = build_flags(c->flags);
 	in.flags = flagbuf;
+	in.nuisance = c->nuisance;
 	route_decide(p, &in, &d);
 
 	ck_assert_msg(strcmp(d.queue->name, c->queue) == 0, "%s: queue %s", c->what, d.queue->name);
@@ -125,6 +130,25 @@ run_case(const struct policy *p, const struct rcase *c)
 
 #define Q DECISION_QUEUE
 #define R DECISION_REJECT
+
+/* Counters as the nuisance module reports them for the sample's thresholds. */
+static const struct nuisance_view v_quiet = {.repeat = 1, .since_last_end = 4000};
+static const struct nuisance_view v_fifth = {.repeat = 4, .since_last_end = 100};
+static const struct nuisance_view v_sixth = {.repeat = 5, .since_last_end = 100, .repeat_fired = 1};
+static const struct nuisance_view v_short = {
+    .repeat = 3, .shorts = 3, .since_last_end = 30, .short_fired = 1};
+static const struct nuisance_view v_two_short = {.repeat = 2, .shorts = 2, .since_last_end = 30};
+static const struct nuisance_view v_redial = {.repeat = 1, .since_last_end = 12, .redial_fired = 1};
+static const struct nuisance_view v_repeat_redial = {
+    .repeat = 7, .since_last_end = 5, .repeat_fired = 1, .redial_fired = 1};
+static const struct nuisance_view v_all = {.repeat = 7,
+                                           .shorts = 4,
+                                           .since_last_end = 3,
+                                           .repeat_fired = 1,
+                                           .short_fired = 1,
+                                           .redial_fired = 1};
+static const struct nuisance_view v_saturated = {
+    .repeat = NUISANCE_RING_MAX, .since_last_end = 2, .repeat_fired = 1};
 
 /* The shipped sample: the behaviour the acceptance tests rely on. */
 static const struct rcase sample_cases[] = {
@@ -339,6 +363,168 @@ static const struct rcase sample_cases[] = {
      .alert = -1,
      .active = 5,
      .score = 2.3},
+    {.what = "sixth call in ten minutes: long-hold, the reason names the pattern",
+     .caller = "+15551234567",
+     .nuisance = &v_sixth,
+     .queue = "long-hold",
+     .rule = "nuisance-pattern",
+     .priority = -10,
+     .record = -1,
+     .alert = -1,
+     .announce = "recordings/long-hold-notice",
+     .max_wait_s = 3600,
+     .reason = "repeat calls: 5 earlier calls within 600 s",
+     .score = 0},
+    {.what = "fifth call in ten minutes: not yet",
+     .caller = "+15551234567",
+     .nuisance = &v_fifth,
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .reason = "no rule matched",
+     .score = 0},
+    {.what = "quiet counters: default",
+     .caller = "+15551234567",
+     .nuisance = &v_quiet,
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .score = 0},
+    {.what = "three short calls in an hour: long-hold",
+     .caller = "+15551234567",
+     .nuisance = &v_short,
+     .queue = "long-hold",
+     .rule = "nuisance-pattern",
+     .priority = -10,
+     .record = -1,
+     .alert = -1,
+     .max_wait_s = 3600,
+     .reason = "short calls: 3 calls under 10 s within 3600 s",
+     .score = 0},
+    {.what = "two short calls: not yet",
+     .caller = "+15551234567",
+     .nuisance = &v_two_short,
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .score = 0},
+    {.what = "rapid redial alone: no sample rule uses it",
+     .caller = "+15551234567",
+     .nuisance = &v_redial,
+     .queue = "standard",
+     .rule = "default",
+     .record = -1,
+     .alert = -1,
+     .reason = "no rule matched",
+     .score = 0},
+    {.what = "repeat and redial: only the rule's pattern is named",
+     .caller = "+15551234567",
+     .nuisance = &v_repeat_redial,
+     .queue = "long-hold",
+     .rule = "nuisance-pattern",
+     .priority = -10,
+     .record = -1,
+     .alert = -1,
+     .reason = "repeat calls: 7 earlier calls within 600 s",
+     .score = 0},
+    {.what = "repeat and short: both named",
+     .caller = "+15551234567",
+     .nuisance = &v_all,
+     .queue = "long-hold",
+     .rule = "nuisance-pattern",
+     .priority = -10,
+     .record = -1,
+     .alert = -1,
+     .reason = "repeat calls: 7 earlier calls within 600 s; short calls: 4 calls under 10 s "
+               "within 3600 s",
+     .score = 0},
+    {.what = "saturated count says so",
+     .caller = "+15551234567",
+     .nuisance = &v_saturated,
+     .queue = "long-hold",
+     .rule = "nuisance-pattern",
+     .priority = -10,
+     .record = -1,
+     .alert = -1,
+     .reason = "repeat calls: 16 or more earlier calls within 600 s",
+     .score = 0},
+    {.what = "red flag wins over repeat calls",
+     .caller = "+15551234567",
+     .flags = {FB("red", TS - NOV20, NEVER, "sup-17", "threatened agent")},
+     .nuisance = &v_sixth,
+     .queue = "supervisor",
+     .rule = "threat",
+     .priority = 10,
+     .record = 1,
+     .alert = 1,
+     .reason = "code red flag, 2026-11-20, by sup-17: threatened agent",
+     .active = 1,
+     .score = -1},
+    {.what = "yellow flag wins over short calls",
+     .caller = "+15551234567",
+     .flags = {F("yellow", DAY, NEVER)},
+     .nuisance = &v_short,
+     .queue = "supervisor",
+     .rule = "abuse",
+     .priority = 10,
+     .record = 1,
+     .alert = -1,
+     .active = 1,
+     .score = -1},
+    {.what = "score wins over repeat calls",
+     .caller = "+15551234567",
+     .flags = {F("orange", 0, NEVER), F("orange", 0, NEVER), F("orange", 0, NEVER)},
+     .nuisance = &v_sixth,
+     .queue = "supervisor",
+     .rule = "score",
+     .priority = 10,
+     .record = 1,
+     .alert = -1,
+     .active = 3,
+     .score = 3.0},
+    {.what = "a nuisance flag is named before the pattern",
+     .caller = "+15551234567",
+     .flags = {FB("nuisance", DAY, 6 * DAY, "callwarden", "automatic: repeat calls")},
+     .nuisance = &v_sixth,
+     .queue = "long-hold",
+     .rule = "nuisance",
+     .priority = -10,
+     .record = -1,
+     .alert = -1,
+     .reason = "code nuisance flag, 2026-11-22, by callwarden: automatic: repeat calls",
+     .active = 1,
+     .score = -1},
+    {.what = "withheld caller with repeat calls on the dialled number: long-hold",
+     .caller = NULL,
+     .dialed = "+18005550100",
+     .nuisance = &v_sixth,
+     .queue = "long-hold",
+     .rule = "nuisance-pattern",
+     .priority = -10,
+     .record = -1,
+     .alert = -1,
+     .reason = "repeat calls: 5 earlier calls within 600 s",
+     .score = 0},
+    {.what = "withheld caller with quiet counters: withheld",
+     .caller = NULL,
+     .nuisance = &v_fifth,
+     .queue = "standard",
+     .rule = "withheld",
+     .record = -1,
+     .alert = -1,
+     .score = 0},
+    {.what = "allowlist wins over repeat calls",
+     .caller = "+1911",
+     .nuisance = &v_all,
+     .queue = "standard",
+     .rule = "allowlist",
+     .record = -1,
+     .alert = -1,
+     .reason = "caller on allowlist",
+     .score = 0},
     {.what = "flag dated after the call counts fully",
      .caller = "+15551234567",
      .flags = {F("orange", -DAY, NEVER)},
@@ -712,24 +898,56 @@ START_TEST(test_dates)
 }
 END_TEST
 
+static const struct nuisance_view v_one = {.repeat = 1,
+                                           .shorts = 1,
+                                           .since_last_end = 0,
+                                           .repeat_fired = 1,
+                                           .short_fired = 1,
+                                           .redial_fired = 1};
+
 /* Generated reason texts for rules built for the purpose. */
 static const struct {
 	const char *rule;
 	const char *caller;
 	const char *dialed;
 	const char *want;
+	const struct nuisance_view *nuisance;
 } text_cases[] = {
     {"{ name = \"r\"; when = { withheld = false; }; queue = \"q\"; }", "+15551234567", NULL,
-     "caller not withheld"},
+     "caller not withheld", NULL},
     {"{ name = \"r\"; when = { withheld = false; dialed = [ \"+1800*\" ]; }; queue = \"q\"; }",
-     "+15551234567", "+18005550100", "dialled +18005550100"},
+     "+15551234567", "+18005550100", "dialled +18005550100", NULL},
     {"{ name = \"r\"; when = { withheld = true; dialed = [ \"+1800*\" ]; }; queue = \"q\"; }", NULL,
-     "+18005550100", "caller withheld; dialled +18005550100"},
-    {"{ name = \"r\"; when = { }; queue = \"q\"; }", NULL, NULL, "rule r"},
-    {"{ name = \"r\"; queue = \"q\"; reason = \"everyone\"; }", NULL, NULL, "everyone"},
-    {"{ name = \"r\"; reject = \"closed\"; }", NULL, NULL, "closed"},
+     "+18005550100", "caller withheld; dialled +18005550100", NULL},
+    {"{ name = \"r\"; when = { }; queue = \"q\"; }", NULL, NULL, "rule r", NULL},
+    {"{ name = \"r\"; queue = \"q\"; reason = \"everyone\"; }", NULL, NULL, "everyone", NULL},
+    {"{ name = \"r\"; reject = \"closed\"; }", NULL, NULL, "closed", NULL},
     {"{ name = \"r\"; when = { withheld = true; }; reject = \"no anonymous calls\"; }", NULL, NULL,
-     "no anonymous calls (caller withheld)"},
+     "no anonymous calls (caller withheld)", NULL},
+    {"{ name = \"r\"; when = { nuisance = \"redial\"; }; queue = \"q\"; }", "+15551234567", NULL,
+     "rapid redial: 3 s after the last call ended", &v_all},
+    {"{ name = \"r\"; when = { nuisance = \"redial\"; }; queue = \"q\"; reason = \"redialled\"; }",
+     "+15551234567", NULL, "redialled (rapid redial: 12 s after the last call ended)", &v_redial},
+    {"{ name = \"r\"; when = { nuisance = [ \"redial\", \"short\", \"repeat\" ]; }; queue = \"q\"; "
+     "}",
+     "+15551234567", NULL,
+     "repeat calls: 7 earlier calls within 60 s; short calls: 4 calls under 5 s within 120 s; "
+     "rapid redial: 3 s after the last call ended",
+     &v_all},
+    {"{ name = \"r\"; when = { nuisance = [ \"repeat\", \"short\", \"redial\" ]; }; queue = \"q\"; "
+     "}",
+     "+15551234567", NULL,
+     "repeat calls: 1 earlier call within 60 s; short calls: 1 call under 5 s within 120 s; "
+     "rapid redial: 0 s after the last call ended",
+     &v_one},
+    {"{ name = \"r\"; when = { withheld = true; dialed = [ \"+1800*\" ]; nuisance = \"repeat\"; }; "
+     "queue = \"q\"; }",
+     NULL, "+18005550100",
+     "caller withheld; dialled +18005550100; repeat calls: 5 earlier calls within 60 s", &v_sixth},
+    {"{ name = \"r\"; when = { withheld = false; nuisance = \"short\"; }; queue = \"q\"; }",
+     "+15551234567", NULL, "short calls: 3 calls under 5 s within 120 s", &v_short},
+    {"{ name = \"r\"; when = { nuisance = [ \"short\", \"repeat\" ]; }; reject = \"go away\"; }",
+     "+15551234567", NULL, "go away (short calls: 3 calls under 5 s within 120 s)", &v_short},
 };
 
 START_TEST(test_reason_texts)
@@ -742,15 +960,199 @@ START_TEST(test_reason_texts)
 	snprintf(text, sizeof(text),
 	         "queues = ( { name = \"q\"; target = \"t\"; default = true; } );\n"
 	         "codes = ( { name = \"c\"; weight = 1.0; expires_days = 1; } );\n"
+	         "nuisance = { repeat = { calls = 2; window_s = 60; };\n"
+	         "  short = { calls = 2; shorter_than_s = 5; window_s = 120; };\n"
+	         "  redial = { within_s = 30; }; };\n"
 	         "rules = ( %s );\n",
 	         text_cases[_i].rule);
 	p = policy_load_string(text, "t.conf", "1", &err);
 	ck_assert_msg(p != NULL, "%s", err ? err : "");
 	in.caller = text_cases[_i].caller;
 	in.dialed = text_cases[_i].dialed;
+	in.nuisance = text_cases[_i].nuisance;
 	route_decide(p, &in, &d);
 	ck_assert_str_eq(d.rule, "r");
 	ck_assert_str_eq(d.reason, text_cases[_i].want);
+	policy_unref(p);
+}
+END_TEST
+
+/* A nuisance condition never matches without counters, or when only other patterns fired. */
+static const struct {
+	const char *what;
+	const struct nuisance_view *nuisance;
+	const char *rule;
+} nomatch_cases[] = {
+    {"no counters", NULL, "rest"},
+    {"nothing fired", &v_quiet, "rest"},
+    {"counts high but not fired", &v_fifth, "rest"},
+    {"another pattern fired", &v_redial, "rest"},
+    {"the pattern fired", &v_sixth, "repeat"},
+};
+
+START_TEST(test_nuisance_nomatch)
+{
+	struct route_input in = {.caller = "+15551234567", .ts = TS};
+	struct policy *p;
+	struct decision d;
+	char *err = NULL;
+
+	p = policy_load_string("queues = ( { name = \"q\"; target = \"t\"; default = true; } );\n"
+	                       "codes = ( { name = \"c\"; weight = 1.0; expires_days = 1; } );\n"
+	                       "nuisance = { repeat = { calls = 5; window_s = 600; };\n"
+	                       "  redial = { within_s = 30; }; };\n"
+	                       "rules = ( { name = \"repeat\"; when = { nuisance = \"repeat\"; };"
+	                       " queue = \"q\"; }, { name = \"rest\"; queue = \"q\"; } );\n",
+	                       "n.conf", "1", &err);
+	ck_assert_msg(p != NULL, "%s", err ? err : "");
+	in.nuisance = nomatch_cases[_i].nuisance;
+	route_decide(p, &in, &d);
+	ck_assert_msg(strcmp(d.rule, nomatch_cases[_i].rule) == 0, "%s: rule %s",
+	              nomatch_cases[_i].what, d.rule);
+	policy_unref(p);
+}
+END_TEST
+
+/* The sample's repeat-caller decision as the daemon writes it. */
+START_TEST(test_nuisance_json)
+{
+	struct route_input in = {.caller = "+15551234567", .ts = TS, .nuisance = &v_sixth};
+	struct decision d;
+	char *json;
+
+	route_decide(pol, &in, &d);
+	json = decision_json(&d);
+	ck_assert_str_eq(json, "{\"action\":\"queue\",\"queue\":\"long-hold\","
+	                       "\"target\":\"sip:long-hold@pbx.example\",\"priority\":-10,"
+	                       "\"rule\":\"nuisance-pattern\",\"reason\":\"repeat calls: 5 earlier "
+	                       "calls within 600 s\",\"policy\":\"sample-2026-11-23.2\","
+	                       "\"announce\":\"recordings/long-hold-notice\",\"max_wait_s\":3600}");
+	free(json);
+}
+END_TEST
+
+/* Mid-call reports against the sample's on_report section. */
+static const struct {
+	const char *what;
+	const char *code;    /* NULL: use index */
+	int index;           /* when code is NULL */
+	const char *current; /* the call's queue now; NULL: none known */
+	int action;
+	const char *queue;
+	int priority;
+	int alert;
+	const char *announce;
+	int max_wait_s;
+	const char *rule;
+	const char *reason;
+	const char *json;
+} report_cases[] = {
+    {"orange continues in the current queue", "orange", 0, "standard", DECISION_CONTINUE,
+     "standard", 0, -1, NULL, -1, "report-orange", "agent reported code orange: continue the call",
+     "{\"action\":\"continue\",\"queue\":\"standard\",\"target\":\"sip:standard@pbx.example\","
+     "\"priority\":0,\"rule\":\"report-orange\",\"reason\":\"agent reported code orange: "
+     "continue the call\",\"policy\":\"sample-2026-11-23.2\"}"},
+    {"orange continues in long-hold without its announce or wait", "orange", 0, "long-hold",
+     DECISION_CONTINUE, "long-hold", -10, -1, NULL, -1, "report-orange",
+     "agent reported code orange: continue the call",
+     "{\"action\":\"continue\",\"queue\":\"long-hold\",\"target\":\"sip:long-hold@pbx.example\","
+     "\"priority\":-10,\"rule\":\"report-orange\",\"reason\":\"agent reported code orange: "
+     "continue the call\",\"policy\":\"sample-2026-11-23.2\"}"},
+    {"orange without a current queue continues in the default queue", "orange", 0, NULL,
+     DECISION_CONTINUE, "standard", 0, -1, NULL, -1, "report-orange",
+     "agent reported code orange: continue the call", NULL},
+    {"yellow transfers to supervisor", "yellow", 0, "standard", DECISION_TRANSFER, "supervisor", 10,
+     -1, NULL, 300, "report-yellow", "agent reported code yellow: transfer to supervisor",
+     "{\"action\":\"transfer\",\"queue\":\"supervisor\",\"target\":\"sip:supervisor@pbx.example\","
+     "\"priority\":10,\"rule\":\"report-yellow\",\"reason\":\"agent reported code yellow: "
+     "transfer to supervisor\",\"policy\":\"sample-2026-11-23.2\",\"max_wait_s\":300}"},
+    {"red transfers to supervisor with an alert", "red", 0, "standard", DECISION_TRANSFER,
+     "supervisor", 10, 1, NULL, 300, "report-red",
+     "agent reported code red: transfer to supervisor",
+     "{\"action\":\"transfer\",\"queue\":\"supervisor\",\"target\":\"sip:supervisor@pbx.example\","
+     "\"priority\":10,\"rule\":\"report-red\",\"reason\":\"agent reported code red: transfer to "
+     "supervisor\",\"policy\":\"sample-2026-11-23.2\",\"alert\":true,\"max_wait_s\":300}"},
+    {"red from long-hold still goes to supervisor", "red", 0, "long-hold", DECISION_TRANSFER,
+     "supervisor", 10, 1, NULL, 300, "report-red",
+     "agent reported code red: transfer to supervisor", NULL},
+    {"nuisance is not listed: continue", "nuisance", 0, "supervisor", DECISION_CONTINUE,
+     "supervisor", 10, -1, NULL, -1, "report-nuisance",
+     "agent reported code nuisance: continue the call", NULL},
+    {"index below range", NULL, -1, "supervisor", DECISION_CONTINUE, "supervisor", 10, -1, NULL, -1,
+     "report", "agent report of an unknown code: continue the call", NULL},
+    {"index above range", NULL, 4, NULL, DECISION_CONTINUE, "standard", 0, -1, NULL, -1, "report",
+     "agent report of an unknown code: continue the call", NULL},
+};
+
+START_TEST(test_report)
+{
+	const struct policy_queue *current = NULL;
+	struct decision d;
+	int ci = report_cases[_i].index;
+	char *json;
+
+	if (report_cases[_i].code != NULL)
+		ci = policy_code_index(pol, report_cases[_i].code);
+	if (report_cases[_i].current != NULL)
+		current = &pol->queues[policy_queue_index(pol, report_cases[_i].current)];
+	memset(&d, 0x5a, sizeof(d)); /* every field must be set by route_report */
+	route_report(pol, ci, current, &d);
+	ck_assert_ptr_eq(d.policy, pol);
+	ck_assert_int_eq(d.action, report_cases[_i].action);
+	ck_assert_str_eq(d.queue->name, report_cases[_i].queue);
+	ck_assert_int_eq(d.priority, report_cases[_i].priority);
+	ck_assert_int_eq(d.alert, report_cases[_i].alert);
+	ck_assert_int_eq(d.record, -1);
+	ck_assert_ptr_null(d.announce);
+	ck_assert_int_eq(d.max_wait_s, report_cases[_i].max_wait_s);
+	ck_assert_str_eq(d.rule, report_cases[_i].rule);
+	ck_assert_str_eq(d.reason, report_cases[_i].reason);
+	ck_assert_int_eq(d.degraded, 0);
+	ck_assert_uint_eq(d.active_flags, 0);
+	ck_assert_double_eq(d.score, 0);
+	/* The rule name lives in the policy: no allocation per report. */
+	if (ci >= 0 && (size_t)ci < pol->ncodes)
+		ck_assert_ptr_eq(d.rule, pol->on_report[ci].rule);
+	if (report_cases[_i].json != NULL) {
+		json = decision_json(&d);
+		ck_assert_str_eq(json, report_cases[_i].json);
+		free(json);
+	}
+}
+END_TEST
+
+/* A transfer with its own priority, to a queue with an announcement; alert on a continue. */
+START_TEST(test_report_inline)
+{
+	struct decision d;
+	struct policy *p;
+	char *err = NULL, *json;
+
+	p = policy_load_string(
+	    "version = \"r-1\";\n"
+	    "queues = ( { name = \"q\"; target = \"t\"; default = true; },"
+	    " { name = \"esc\"; target = \"sip:esc\"; priority = 7; announce = \"hold on\"; } );\n"
+	    "codes = ( { name = \"low\"; weight = 1.0; expires_days = 1; },"
+	    " { name = \"high\"; weight = 1.0; expires_days = 1; } );\n"
+	    "on_report = ( { code = \"high\"; action = \"transfer\"; queue = \"esc\"; priority = "
+	    "99; },"
+	    " { code = \"low\"; action = \"continue\"; alert = true; followup_hours = 2; } );\n",
+	    "r.conf", "1", &err);
+	ck_assert_msg(p != NULL, "%s", err ? err : "");
+	route_report(p, 1, NULL, &d);
+	json = decision_json(&d);
+	ck_assert_str_eq(json,
+	                 "{\"action\":\"transfer\",\"queue\":\"esc\",\"target\":\"sip:esc\","
+	                 "\"priority\":99,\"rule\":\"report-high\",\"reason\":\"agent reported "
+	                 "code high: transfer to esc\",\"policy\":\"r-1\",\"announce\":\"hold "
+	                 "on\"}");
+	free(json);
+	route_report(p, 0, &p->queues[1], &d);
+	json = decision_json(&d);
+	ck_assert_str_eq(json, "{\"action\":\"continue\",\"queue\":\"esc\",\"target\":\"sip:esc\","
+	                       "\"priority\":7,\"rule\":\"report-low\",\"reason\":\"agent reported "
+	                       "code low: continue the call\",\"policy\":\"r-1\",\"alert\":true}");
+	free(json);
 	policy_unref(p);
 }
 END_TEST
@@ -767,6 +1169,8 @@ route_suite(void)
 	tcase_add_loop_test(tc, test_score, 0, sizeof(score_cases) / sizeof(score_cases[0]));
 	tcase_add_test(tc, test_reason_truncated);
 	tcase_add_loop_test(tc, test_dates, 0, sizeof(date_cases) / sizeof(date_cases[0]));
+	tcase_add_test(tc, test_nuisance_json);
+	tcase_add_loop_test(tc, test_report, 0, sizeof(report_cases) / sizeof(report_cases[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("inline");
@@ -778,6 +1182,9 @@ route_suite(void)
 
 	tc = tcase_create("texts");
 	tcase_add_loop_test(tc, test_reason_texts, 0, sizeof(text_cases) / sizeof(text_cases[0]));
+	tcase_add_loop_test(tc, test_nuisance_nomatch, 0,
+	                    sizeof(nomatch_cases) / sizeof(nomatch_cases[0]));
+	tcase_add_test(tc, test_report_inline);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -196,6 +196,20 @@ class Daemon:
         """A read connection to the daemon's database, from outside."""
         return sqlite3.connect(self.db, timeout=5)
 
+    def sqlite_ro(self):
+        """A read-only connection (rows as sqlite3.Row): looks, never writes."""
+        conn = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=5)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def query(self, sql, args=()):
+        """All rows of one read-only query, as dicts."""
+        conn = self.sqlite_ro()
+        try:
+            return [dict(r) for r in conn.execute(sql, args).fetchall()]
+        finally:
+            conn.close()
+
 
 class Client:
     """A line client over TCP or a Unix socket: buffered reads with deadlines."""
@@ -305,10 +319,57 @@ class Client:
             self._fill(deadline)
         return not self.buf
 
+    def exchange(self, data, n, timeout=60):
+        """Sends data (bytes) while reading n reply lines, so that a pipeline larger than the
+        daemon's output budget cannot deadlock; returns the parsed replies in order."""
+        view = memoryview(data)
+        deadline = time.monotonic() + timeout
+        lines = []
+        while len(lines) < n:
+            i = self.buf.find(b"\n")
+            if i >= 0:
+                lines.append(bytes(self.buf[:i]))
+                del self.buf[:i + 1]
+                continue
+            if self.eof:
+                raise AssertionError("connection closed after %d of %d replies" % (len(lines), n))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("only %d of %d replies within %.0f s" % (len(lines), n,
+                                                                             timeout))
+            r, w, _ = select.select([self.sock], [self.sock] if len(view) else [], [], left)
+            if w:
+                try:
+                    view = view[self.sock.send(view[:1 << 20]):]
+                except BlockingIOError:
+                    pass
+            if r:
+                try:
+                    chunk = self.sock.recv(1 << 20)
+                except BlockingIOError:
+                    continue
+                except ConnectionResetError:
+                    chunk = b""
+                if chunk:
+                    self.buf += chunk
+                else:
+                    self.eof = True
+        return [parse_reply(l) for l in lines]
+
     def nothing_pending(self, wait=0.2):
         """True when no bytes arrive within wait seconds."""
         r, _, _ = select.select([self.sock], [], [], wait)
         return not r and not self.buf
+
+
+def wait_for(fn, timeout=2.0, interval=0.05):
+    """Calls fn until it returns something true or timeout passes; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(interval)
 
 
 def encode(obj):
