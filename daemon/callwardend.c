@@ -53,6 +53,20 @@ store_db_close(void *db)
 	store_close(db);
 }
 
+/* The query thread only reads: each statement is its own read transaction. */
+static enum store_status
+query_db_nothing(void *db)
+{
+	(void)db;
+	return STORE_OK;
+}
+
+static void
+query_db_rollback(void *db)
+{
+	(void)db;
+}
+
 static void
 usage(FILE *out)
 {
@@ -164,6 +178,9 @@ main(int argc, char **argv)
 	struct writer_db store_db = {
 	    NULL,          store_db_begin, store_db_commit, store_db_rollback, store_db_errmsg,
 	    store_db_close};
+	struct writer_db query_db = {
+	    NULL,          query_db_nothing, query_db_nothing, query_db_rollback, store_db_errmsg,
+	    store_db_close};
 	struct event *sigs[3];
 	struct timeval flush = {0, 200000};
 	char *errors = NULL, *cause = NULL;
@@ -258,6 +275,7 @@ main(int argc, char **argv)
 	if (srv.base == NULL)
 		fatalx("cannot create the event loop");
 	TAILQ_INIT(&srv.sessions);
+	TAILQ_INIT(&srv.subs);
 	jb_init(&srv.out);
 	srv.started_at = (int64_t)time(NULL);
 
@@ -272,6 +290,10 @@ main(int argc, char **argv)
 	if (srv.reader == NULL)
 		fatalx("db %s", cause);
 	log_info("database %s schema=%d", srv.settings.db, store_schema_version(srv.reader));
+	query_db.db = store_open(srv.settings.db, STORE_READER, 1000, &cause);
+	if (query_db.db == NULL ||
+	    (srv.query = writer_start(srv.base, &query_db, 0, &cause)) == NULL)
+		fatalx("db %s", cause);
 	if (lifecycle_start(&srv, &cause) == -1)
 		fatalx("db %s: %s", srv.settings.db, cause ? cause : "call log unavailable");
 
@@ -293,6 +315,8 @@ main(int argc, char **argv)
 	session_quiesce_all(&srv);
 	writer_stop(srv.writer);
 	srv.writer = NULL;
+	writer_stop(srv.query);
+	srv.query = NULL;
 	lifecycle_stop(&srv);
 	event_base_loopexit(srv.base, &flush);
 	event_base_dispatch(srv.base);

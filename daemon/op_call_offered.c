@@ -13,6 +13,7 @@
 #include "number.h"
 #include "ops.h"
 #include "route.h"
+#include "sub.h"
 
 /* How far ahead of the server clock an offer's ts may be before the clock is used instead. */
 #define OFFER_FUTURE_SLACK 86400
@@ -98,6 +99,7 @@ reply:
 	if (record) {
 		lifecycle_offered(srv, call_id, in.caller, in.dialed, key, in.ts, &d);
 		ops_count_decision(srv, d.queue->name, d.degraded);
+		sub_event_decision(srv, call_id, in.caller, &d, in.ts);
 	}
 	jb = ops_reply_begin(s, r);
 	jb_kstr(jb, "call_id", call_id);

@@ -4,10 +4,12 @@
 
 #include "log.h"
 #include "ops.h"
+#include "sub.h"
 #include "writer.h"
 
 struct flag_add_job {
 	struct job job; /* first: the writer sees only this */
+	struct server *srv;
 	struct session *s;
 	struct pending *slot;
 	char *idjson;
@@ -31,6 +33,12 @@ flag_add_done(struct job *job)
 	char *line;
 	size_t len;
 
+	if (job->status == STORE_OK) {
+		sub_event_flag(fj->srv, "add", &fj->flag, fj->flag.created_at);
+		if (sub_code_alerts(fj->srv, fj->flag.code))
+			sub_event_alert(fj->srv, fj->flag.caller, fj->flag.code, NULL,
+			                fj->flag.created_by, fj->flag.reason, fj->flag.created_at);
+	}
 	if (fj->s == NULL) {
 		/* An automatic flag: nobody waits for a reply. */
 		if (job->status == STORE_OK)
@@ -136,6 +144,7 @@ op_flag_add(struct session *s, struct proto_req *r)
 	fj->flag.created_at = ts;
 	fj->flag.expires_at = expires_at;
 	fj->s = s;
+	fj->srv = srv;
 	fj->role = s->role;
 	fj->job.run = flag_add_run;
 	fj->job.done = flag_add_done;
@@ -156,6 +165,7 @@ op_flag_add_auto(struct server *srv, struct flag *f)
 	fj->flag = *f; /* takes over the strings */
 	memset(f, 0, sizeof(*f));
 	fj->role = "auto";
+	fj->srv = srv;
 	fj->job.run = flag_add_run;
 	fj->job.done = flag_add_done;
 	writer_submit(srv->writer, &fj->job);

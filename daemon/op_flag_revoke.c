@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "sub.h"
 #include "writer.h"
 
 struct flag_revoke_job {
@@ -36,6 +37,7 @@ flag_revoke_done(struct job *job)
 	size_t len;
 
 	if (job->status == STORE_OK) {
+		sub_event_flag(rj->s->srv, "revoke", &rj->result, rj->ts);
 		jb_init(&jb);
 		proto_reply_ok(&jb, rj->idjson);
 		jb_key(&jb, "flag");

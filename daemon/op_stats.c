@@ -87,6 +87,14 @@ op_stats(struct session *s, struct proto_req *r)
 	jb_kint(&jb, "nuisance_memory_bytes", (int64_t)nuisance_memory_bytes(srv->nuisance));
 	jb_kint(&jb, "calllog_backlog", (int64_t)writer_backlog(srv->calllog_writer));
 	jb_kint(&jb, "writer_backlog", (int64_t)writer_backlog(srv->writer));
+	jb_key(&jb, "subscribers");
+	jb_obj_begin(&jb);
+	jb_kint(&jb, "alert", (int64_t)srv->subscribers[0]);
+	jb_kint(&jb, "flag", (int64_t)srv->subscribers[1]);
+	jb_kint(&jb, "decision", (int64_t)srv->subscribers[2]);
+	jb_obj_end(&jb);
+	jb_kint(&jb, "events_dropped", (int64_t)srv->sub_dropped);
+	jb_kint(&jb, "subscriber_overflows", (int64_t)srv->sub_overflows);
 
 	sj = calloc(1, sizeof(*sj));
 	if (sj == NULL || jb.oom || (sj->slot = session_reserve(s)) == NULL) {

@@ -19,6 +19,8 @@ static const struct op ops_table[] = {
 	{"flag.revoke", op_flag_revoke},
 	{"caller.show", op_caller_show},
 	{"stats", op_stats},
+	{"subscribe", op_subscribe},
+	{"unsubscribe", op_unsubscribe},
 };
 /* clang-format on */
 

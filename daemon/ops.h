@@ -39,5 +39,7 @@ void op_flag_add(struct session *s, struct proto_req *r);
 void op_flag_revoke(struct session *s, struct proto_req *r);
 void op_caller_show(struct session *s, struct proto_req *r);
 void op_stats(struct session *s, struct proto_req *r);
+void op_subscribe(struct session *s, struct proto_req *r);
+void op_unsubscribe(struct session *s, struct proto_req *r);
 
 #endif

@@ -28,6 +28,8 @@
 
 struct writer;
 struct session;
+struct sub_state;
+TAILQ_HEAD(sub_list, sub_state);
 struct calllog;
 struct calls;
 struct nuisance;
@@ -59,7 +61,8 @@ struct session {
 	int paused;     /* reading stopped for backpressure */
 	size_t npending;
 	struct pending_list pending;
-	const char *role; /* recorded in audit rows */
+	const char *role;      /* recorded in audit rows */
+	struct sub_state *sub; /* NULL unless subscribed */
 	char peer[64];
 };
 TAILQ_HEAD(session_list, session);
@@ -105,6 +108,11 @@ struct server {
 	} decided[64]; /* decisions by queue name since start */
 	size_t ndecided;
 	uint64_t degraded;      /* decisions from the default queue for want of history */
+	struct sub_list subs;   /* subscribed sessions */
+	size_t subscribers[3];  /* per topic: alert, flag, decision */
+	uint64_t sub_dropped;   /* events dropped for slow subscribers */
+	uint64_t sub_overflows; /* times a subscriber started dropping */
+	struct writer *query;   /* slow reads (lists, exports) on their own connection */
 	struct jbuf out;        /* scratch for building one reply on the loop thread */
 	struct flag_list flags; /* scratch for one caller's flags */
 	int stopping;

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "sub.h"
 
 static void session_read_cb(struct bufferevent *bev, void *arg);
 static void session_write_cb(struct bufferevent *bev, void *arg);
@@ -46,6 +47,7 @@ session_close(struct session *s, const char *why)
 	if (s->bev == NULL)
 		return;
 	log_debug("conn=%llu closed reason=%s", (unsigned long long)s->id, why);
+	sub_release(s);
 	bufferevent_free(s->bev);
 	s->bev = NULL;
 	TAILQ_REMOVE(&srv->sessions, s, entry);
@@ -266,6 +268,7 @@ session_write_cb(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	s->refs++;
+	sub_flush(s);
 	session_resume(s);
 	session_check_done(s);
 	session_unref(s);
