@@ -419,17 +419,26 @@ lifecycle_offered(struct server *srv, const char *call_id, const char *caller, c
 	lifecycle_submit(srv, CJ_INSERT, &c);
 }
 
-/* Callers flagged automatically in the last minute: their flag may still be on its way. */
+/* Whether an automatic flag for caller is still on its way to the database. */
 static int
-lifecycle_recently_auto_flagged(struct server *srv, const char *caller, int64_t ts)
+lifecycle_auto_pending(struct server *srv, const char *caller)
 {
 	size_t i;
 
 	for (i = 0; i < LIFECYCLE_AUTO_RECENT; i++)
-		if (srv->auto_recent[i].at != 0 && ts - srv->auto_recent[i].at < 60 &&
-		    strcmp(srv->auto_recent[i].caller, caller) == 0)
+		if (srv->auto_recent[i].pending && strcmp(srv->auto_recent[i].caller, caller) == 0)
 			return 1;
 	return 0;
+}
+
+void
+lifecycle_auto_flag_done(struct server *srv, const char *caller)
+{
+	size_t i;
+
+	for (i = 0; i < LIFECYCLE_AUTO_RECENT; i++)
+		if (srv->auto_recent[i].pending && strcmp(srv->auto_recent[i].caller, caller) == 0)
+			srv->auto_recent[i].pending = 0;
 }
 
 void
@@ -453,7 +462,7 @@ lifecycle_auto_flag(struct server *srv, const char *caller, const struct nuisanc
 	for (i = 0; i < flags->n; i++)
 		if (strcmp(flags->v[i].code, code) == 0 && flag_is_active(&flags->v[i], ts))
 			return;
-	if (lifecycle_recently_auto_flagged(srv, caller, ts))
+	if (lifecycle_auto_pending(srv, caller))
 		return;
 
 	snprintf(reason, sizeof(reason), "automatic: %s%s%s",
@@ -487,7 +496,7 @@ lifecycle_auto_flag(struct server *srv, const char *caller, const struct nuisanc
 		return;
 	}
 	snprintf(srv->auto_recent[srv->auto_next].caller, NUMBER_BUFSZ, "%s", caller);
-	srv->auto_recent[srv->auto_next].at = ts;
+	srv->auto_recent[srv->auto_next].pending = 1;
 	srv->auto_next = (srv->auto_next + 1) % LIFECYCLE_AUTO_RECENT;
 	op_flag_add_auto(srv, &f);
 }

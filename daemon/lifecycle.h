@@ -32,6 +32,9 @@ void lifecycle_offered(struct server *srv, const char *call_id, const char *call
 void lifecycle_auto_flag(struct server *srv, const char *caller, const struct nuisance_view *v,
                          const struct flag_list *flags, int64_t ts);
 
+/* The automatic flag for caller is committed (or failed): later calls see it themselves. */
+void lifecycle_auto_flag_done(struct server *srv, const char *caller);
+
 struct call;
 struct call_row;
 /* The call in progress (or lingering after its end), or NULL. */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lifecycle.h"
 #include "log.h"
 #include "ops.h"
 #include "sub.h"
@@ -41,6 +42,7 @@ flag_add_done(struct job *job)
 	}
 	if (fj->s == NULL) {
 		/* An automatic flag: nobody waits for a reply. */
+		lifecycle_auto_flag_done(fj->srv, fj->flag.caller);
 		if (job->status == STORE_OK)
 			log_info("auto flag id=%lld code=%s", (long long)fj->flag.id,
 			         fj->flag.code);

@@ -34,7 +34,7 @@ struct calllog;
 struct calls;
 struct nuisance;
 
-/* Automatic flags remembered while their commit is on its way. */
+/* Automatic flags remembered while their commit is on its way (later calls cannot see them). */
 #define LIFECYCLE_AUTO_RECENT 64
 
 /* A reply slot that keeps its place in the connection's reply order until its text is ready. */
@@ -99,7 +99,7 @@ struct server {
 	int64_t last_prune;
 	struct {
 		char caller[NUMBER_BUFSZ];
-		int64_t at;
+		int pending; /* its flag is not committed yet */
 	} auto_recent[LIFECYCLE_AUTO_RECENT];
 	size_t auto_next;
 	struct {
