@@ -44,10 +44,8 @@ BAD_JSON = [
 ]
 
 UNKNOWN_OP = [(op, '{"op":%s,"id":"u"}' % json.dumps(op), "unknown_op", "u") for op in [
-    "nope", "call.report", "hello",
-    "subscribe", "unsubscribe", "flag.list", "followup.add", "followup.list", "followup.done",
-    "audit.list", "caller.export", "policy.check", "policy.reload", "policy.simulate", "",
-    "PING", "ping ", "flag.add.x"]]
+    "nope", "hello", "policy.check", "policy.reload", "policy.simulate", "",
+    "PING", "ping ", "flag.add.x", "call", "call.offered.x"]]
 
 NOT_FOUND_CALLS = [
     ("%s on an unknown call" % op, '{"op":"%s","id":"n","call_id":"no-such-call"}' % op,
