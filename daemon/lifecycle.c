@@ -542,3 +542,30 @@ lifecycle_recent_calls(struct server *srv, const char *caller, struct call_row *
 		return 0;
 	return n;
 }
+
+void
+lifecycle_write_call(struct jbuf *jb, const struct call_row *c)
+{
+	jb_obj_begin(jb);
+	jb_kstr(jb, "call_id", c->call_id);
+	jb_kint(jb, "offered_at", c->offered_at);
+	if (c->dialed[0] != '\0')
+		jb_kstr(jb, "dialed", c->dialed);
+	jb_kstr(jb, "action", c->action);
+	jb_kstr(jb, "queue", c->queue);
+	jb_kstr(jb, "rule", c->rule);
+	jb_kstr(jb, "policy", c->policy);
+	if (c->answered_at != 0) {
+		jb_kint(jb, "answered_at", c->answered_at);
+		jb_kstr(jb, "agent", c->agent);
+	}
+	if (c->ended_at != 0) {
+		jb_kint(jb, "ended_at", c->ended_at);
+		jb_kstr(jb, "ended_by", c->ended_by);
+	}
+	if (c->abandoned)
+		jb_kbool(jb, "abandoned", 1);
+	if (c->talk_s >= 0)
+		jb_kint(jb, "talk_s", c->talk_s);
+	jb_obj_end(jb);
+}

@@ -45,6 +45,8 @@ void lifecycle_answered(struct server *srv, struct call *c, int64_t ts, const ch
 int lifecycle_ended(struct server *srv, struct call *c, int64_t ts, const char *ended_by,
                     int abandoned);
 /* The caller's newest logged calls, newest first; how many were put in out. */
+/* One logged call as caller.show and caller.export list it. */
+void lifecycle_write_call(struct jbuf *jb, const struct call_row *c);
 size_t lifecycle_recent_calls(struct server *srv, const char *caller, struct call_row *out,
                               size_t limit);
 

@@ -10,34 +10,6 @@
 /* Most recent calls listed by caller.show. */
 #define SHOW_RECENT_CALLS 20
 
-/* One logged call as caller.show lists it. */
-static void
-caller_show_call(struct jbuf *jb, const struct call_row *c)
-{
-	jb_obj_begin(jb);
-	jb_kstr(jb, "call_id", c->call_id);
-	jb_kint(jb, "offered_at", c->offered_at);
-	if (c->dialed[0] != '\0')
-		jb_kstr(jb, "dialed", c->dialed);
-	jb_kstr(jb, "action", c->action);
-	jb_kstr(jb, "queue", c->queue);
-	jb_kstr(jb, "rule", c->rule);
-	jb_kstr(jb, "policy", c->policy);
-	if (c->answered_at != 0) {
-		jb_kint(jb, "answered_at", c->answered_at);
-		jb_kstr(jb, "agent", c->agent);
-	}
-	if (c->ended_at != 0) {
-		jb_kint(jb, "ended_at", c->ended_at);
-		jb_kstr(jb, "ended_by", c->ended_by);
-	}
-	if (c->abandoned)
-		jb_kbool(jb, "abandoned", 1);
-	if (c->talk_s >= 0)
-		jb_kint(jb, "talk_s", c->talk_s);
-	jb_obj_end(jb);
-}
-
 void
 op_caller_show(struct session *s, struct proto_req *r)
 {
@@ -95,7 +67,7 @@ op_caller_show(struct session *s, struct proto_req *r)
 	jb_arr_begin(jb);
 	ncalls = lifecycle_recent_calls(srv, number, calls, SHOW_RECENT_CALLS);
 	for (i = 0; i < ncalls; i++)
-		caller_show_call(jb, &calls[i]);
+		lifecycle_write_call(jb, &calls[i]);
 	jb_arr_end(jb);
 	jb_key(jb, "nuisance");
 	jb_obj_begin(jb);

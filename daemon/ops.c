@@ -21,6 +21,13 @@ static const struct op ops_table[] = {
 	{"stats", op_stats},
 	{"subscribe", op_subscribe},
 	{"unsubscribe", op_unsubscribe},
+	{"call.report", op_call_report},
+	{"flag.list", op_flag_list},
+	{"followup.add", op_followup_add},
+	{"followup.list", op_followup_list},
+	{"followup.done", op_followup_done},
+	{"audit.list", op_audit_list},
+	{"caller.export", op_caller_export},
 };
 /* clang-format on */
 
@@ -32,6 +39,97 @@ ops_now(struct server *srv)
 	if (event_base_gettimeofday_cached(srv->base, &tv) == -1)
 		return 0;
 	return (int64_t)tv.tv_sec;
+}
+
+static void
+ops_job_done(struct job *job)
+{
+	struct ops_job *oj = (struct ops_job *)job;
+	struct jbuf jb;
+	char *line;
+	size_t len;
+
+	if (job->status == STORE_OK) {
+		jb_init(&jb);
+		proto_reply_ok(&jb, oj->idjson);
+		oj->reply(oj, &jb);
+		proto_reply_end(&jb);
+		line = jb_steal(&jb, &len);
+	} else
+		line =
+		    ops_job_error_line(oj->idjson, ops_store_error(job->status),
+		                       job->errmsg[0] ? job->errmsg : "database unavailable", &len);
+	session_fulfil(oj->s, oj->slot, line, line != NULL ? len : 0);
+	if (oj->cleanup != NULL)
+		oj->cleanup(oj);
+	free(oj->idjson);
+	free(oj);
+}
+
+int
+ops_job_submit(struct session *s, struct proto_req *r, struct ops_job *oj, struct writer *w,
+               job_run_fn run)
+{
+	const char *id = proto_req_id(r);
+
+	if ((id != NULL && (oj->idjson = strdup(id)) == NULL) ||
+	    (oj->slot = session_reserve(s)) == NULL) {
+		if (oj->cleanup != NULL)
+			oj->cleanup(oj);
+		free(oj->idjson);
+		free(oj);
+		ops_reply_error(s, r, PROTO_INTERNAL, "out of memory");
+		return -1;
+	}
+	oj->srv = s->srv;
+	oj->s = s;
+	oj->job.run = run;
+	oj->job.done = ops_job_done;
+	writer_submit(w, &oj->job);
+	return 0;
+}
+
+void
+ops_cursor_write(struct jbuf *jb, int64_t next)
+{
+	char buf[32];
+
+	if (next <= 0) {
+		jb_knull(jb, "cursor");
+		return;
+	}
+	snprintf(buf, sizeof(buf), "v1.%lld", (long long)next);
+	jb_kstr(jb, "cursor", buf);
+}
+
+int
+ops_cursor_read(struct proto_req *r, int64_t *cursor)
+{
+	const char *text = NULL;
+	char *end;
+	long long v;
+
+	*cursor = 0;
+	if (proto_str(r, "cursor", PROTO_OPTIONAL, 32, &text) != 1)
+		return proto_req_error(r, NULL) == PROTO_OK ? 0 : -1;
+	if (strncmp(text, "v1.", 3) != 0 || text[3] < '1' || text[3] > '9')
+		return proto_req_fail(r, PROTO_BAD_FIELD, "field 'cursor' is not a cursor of ours");
+	v = strtoll(text + 3, &end, 10);
+	if (*end != '\0' || v <= 0 || v > INT64_C(9007199254740991))
+		return proto_req_fail(r, PROTO_BAD_FIELD, "field 'cursor' is not a cursor of ours");
+	*cursor = v;
+	return 0;
+}
+
+int
+ops_limit(struct proto_req *r, size_t *limit)
+{
+	int64_t v = 50;
+
+	if (proto_int(r, "limit", PROTO_OPTIONAL, 1, 1000, &v) == -1)
+		return -1;
+	*limit = (size_t)v;
+	return 0;
 }
 
 void

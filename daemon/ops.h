@@ -4,6 +4,7 @@
 
 #include "proto.h"
 #include "server.h"
+#include "writer.h"
 
 struct op {
 	const char *name;
@@ -27,6 +28,30 @@ int ops_caller_number(struct server *srv, struct proto_req *r, const char *calle
 /* A complete error line for a request answered after the writer; the caller frees it. */
 char *ops_job_error_line(const char *idjson, enum proto_error e, const char *msg, size_t *len);
 
+/*
+ * A request answered after a job on a writer or the query thread. Ops embed this first in their
+ * own job struct; on success reply() adds the ok fields, cleanup() frees the op's own data.
+ */
+struct ops_job {
+	struct job job;
+	struct server *srv;
+	struct session *s;
+	struct pending *slot;
+	char *idjson;
+	void (*reply)(struct ops_job *oj, struct jbuf *jb);
+	void (*cleanup)(struct ops_job *oj);
+};
+
+/* Reserves the reply's place and hands oj (calloc'ed by the op) to w. -1: answered already. */
+int ops_job_submit(struct session *s, struct proto_req *r, struct ops_job *oj, struct writer *w,
+                   job_run_fn run);
+
+/* Cursor text for list replies, and back; -1 with bad_field recorded for garbage. */
+void ops_cursor_write(struct jbuf *jb, int64_t next);
+int ops_cursor_read(struct proto_req *r, int64_t *cursor);
+/* "limit": 1..1000, default 50. */
+int ops_limit(struct proto_req *r, size_t *limit);
+
 /* Stores a flag the daemon raised itself (source "auto"); takes over f's strings. */
 void op_flag_add_auto(struct server *srv, struct flag *f);
 
@@ -40,6 +65,13 @@ void op_flag_revoke(struct session *s, struct proto_req *r);
 void op_caller_show(struct session *s, struct proto_req *r);
 void op_stats(struct session *s, struct proto_req *r);
 void op_subscribe(struct session *s, struct proto_req *r);
+void op_call_report(struct session *s, struct proto_req *r);
+void op_followup_add(struct session *s, struct proto_req *r);
+void op_followup_done(struct session *s, struct proto_req *r);
+void op_followup_list(struct session *s, struct proto_req *r);
+void op_flag_list(struct session *s, struct proto_req *r);
+void op_audit_list(struct session *s, struct proto_req *r);
+void op_caller_export(struct session *s, struct proto_req *r);
 void op_unsubscribe(struct session *s, struct proto_req *r);
 
 #endif
