@@ -1,4 +1,7 @@
-/* The SQLite store: opening and migrating the database, flag lookups and audited flag writes. */
+/*
+ * The SQLite store: opening and migrating the database, flag lookups, audited writes of flags,
+ * reports and follow-ups, and the paged lists of flags, follow-ups and audit rows.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -16,6 +19,38 @@
 #define FLAG_COLUMNS                                                                               \
 	"id, caller, code, reason, created_by, source, created_at, expires_at, revoked_at, "       \
 	"revoked_by, revoke_reason"
+#define FOLLOWUP_COLUMNS                                                                           \
+	"id, caller, call_id, due_at, created_by, created_at, note, done_at, done_by, done_note"
+#define REPORT_COLUMNS "id, call_id, caller, code, agent, note, ts, flag_id, followup_id"
+#define AUDIT_COLUMNS  "id, ts, actor, role, action, subject, detail"
+
+/*
+ * The paged lists bind their filters as parameters, NULL or 0 when unset. Each list has a
+ * variant per indexed filter, where that filter is a plain equality, so that SQLite walks the
+ * index (filter, id) backwards from the cursor instead of the whole table; the cursor is bound
+ * as INT64_MAX for the first page, so "id < cursor" is always a range bound.
+ *
+ * Flags: ?1 code ?2 source ?3 created_by ?4 state (0 all, 1 active, 2 expired, 3 revoked)
+ * ?5 now ?6 since ?7 until ?8 cursor ?9 limit.
+ */
+#define FLAG_LIST_WHERE                                                                            \
+	"(?1 IS NULL OR code = ?1) AND (?2 IS NULL OR source = ?2) AND "                           \
+	"(?3 IS NULL OR created_by = ?3) AND "                                                     \
+	"(?4 = 0 OR "                                                                              \
+	" (?4 = 1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?5)) OR "         \
+	" (?4 = 2 AND revoked_at IS NULL AND expires_at <= ?5) OR "                                \
+	" (?4 = 3 AND revoked_at IS NOT NULL)) AND "                                               \
+	"(?6 = 0 OR created_at >= ?6) AND (?7 = 0 OR created_at <= ?7) AND id < ?8 "               \
+	"ORDER BY id DESC LIMIT ?9"
+/* Follow-ups: ?1 caller ?2 state (0 all, 1 open, 2 overdue, 3 done) ?3 now ?4 cursor ?5 limit. */
+#define FOLLOWUP_LIST_WHERE                                                                        \
+	"(?2 = 0 OR (?2 = 1 AND done_at IS NULL) OR "                                              \
+	" (?2 = 2 AND done_at IS NULL AND due_at <= ?3) OR (?2 = 3 AND done_at IS NOT NULL)) "     \
+	"AND id < ?4 ORDER BY id DESC LIMIT ?5"
+/* Audit: ?1 subject ?2 actor ?3 since ?4 until ?5 cursor ?6 limit. */
+#define AUDIT_LIST_WHERE                                                                           \
+	"(?1 IS NULL OR subject = ?1) AND (?2 IS NULL OR actor = ?2) AND "                         \
+	"(?3 = 0 OR ts >= ?3) AND (?4 = 0 OR ts <= ?4) AND id < ?5 ORDER BY id DESC LIMIT ?6"
 
 /* Every statement, prepared once at open and reset after each use. */
 enum store_stmt {
@@ -25,6 +60,21 @@ enum store_stmt {
 	ST_FLAG_REVOKE,
 	ST_AUDIT_INSERT,
 	ST_COUNT_ACTIVE,
+	ST_REPORT_FIND,
+	ST_REPORT_INSERT,
+	ST_FOLLOWUP_INSERT,
+	ST_FOLLOWUP_GET,
+	ST_FOLLOWUP_DONE,
+	ST_FLAG_LIST,
+	ST_FLAG_LIST_BY,
+	ST_FLAG_LIST_CODE,
+	ST_FOLLOWUP_LIST,
+	ST_FOLLOWUP_LIST_CALLER,
+	ST_AUDIT_LIST,
+	ST_AUDIT_LIST_SUBJECT,
+	ST_AUDIT_LIST_ACTOR,
+	ST_CALLER_REPORTS,
+	ST_CALLER_FOLLOWUPS,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -46,6 +96,31 @@ static const char *const store_sql[ST_COUNT] = {
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_COUNT_ACTIVE] = "SELECT count(*) FROM flags WHERE revoked_at IS NULL AND "
                         "(expires_at IS NULL OR expires_at > ?1)",
+    [ST_REPORT_FIND] = "SELECT flag_id, followup_id FROM reports WHERE call_id = ?1 AND code = ?2",
+    [ST_REPORT_INSERT] = "INSERT INTO reports (call_id, caller, code, agent, note, ts, flag_id, "
+                         "followup_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_FOLLOWUP_INSERT] = "INSERT INTO followups (caller, call_id, due_at, created_by, "
+                           "created_at, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_FOLLOWUP_GET] = "SELECT " FOLLOWUP_COLUMNS " FROM followups WHERE id = ?1",
+    [ST_FOLLOWUP_DONE] = "UPDATE followups SET done_at = ?2, done_by = ?3, done_note = ?4 "
+                         "WHERE id = ?1 AND done_at IS NULL",
+    [ST_FLAG_LIST] = "SELECT " FLAG_COLUMNS " FROM flags WHERE " FLAG_LIST_WHERE,
+    [ST_FLAG_LIST_BY] = "SELECT " FLAG_COLUMNS " FROM flags WHERE created_by = ?3 AND "
+                        FLAG_LIST_WHERE,
+    [ST_FLAG_LIST_CODE] = "SELECT " FLAG_COLUMNS " FROM flags WHERE code = ?1 AND "
+                          FLAG_LIST_WHERE,
+    [ST_FOLLOWUP_LIST] = "SELECT " FOLLOWUP_COLUMNS " FROM followups WHERE " FOLLOWUP_LIST_WHERE,
+    [ST_FOLLOWUP_LIST_CALLER] = "SELECT " FOLLOWUP_COLUMNS " FROM followups WHERE caller = ?1 "
+                                "AND " FOLLOWUP_LIST_WHERE,
+    [ST_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE " AUDIT_LIST_WHERE,
+    [ST_AUDIT_LIST_SUBJECT] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE subject = ?1 AND "
+                              AUDIT_LIST_WHERE,
+    [ST_AUDIT_LIST_ACTOR] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE actor = ?2 AND "
+                            AUDIT_LIST_WHERE,
+    [ST_CALLER_REPORTS] = "SELECT " REPORT_COLUMNS " FROM reports WHERE caller = ?1 "
+                          "ORDER BY id DESC LIMIT ?2",
+    [ST_CALLER_FOLLOWUPS] = "SELECT " FOLLOWUP_COLUMNS " FROM followups WHERE caller = ?1 "
+                            "ORDER BY id DESC LIMIT ?2",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -576,22 +651,29 @@ store_column_dup(sqlite3_stmt *st, int col, int *oom)
 	return p;
 }
 
+/* Copies a caller number column into buf (NUMBER_BUFSZ bytes). */
+static void
+store_column_caller(sqlite3_stmt *st, int col, char buf[NUMBER_BUFSZ])
+{
+	const unsigned char *caller = sqlite3_column_text(st, col);
+	size_t n;
+
+	n = caller != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	if (n >= NUMBER_BUFSZ)
+		n = NUMBER_BUFSZ - 1;
+	if (n > 0)
+		memcpy(buf, caller, n);
+	buf[n] = '\0';
+}
+
 /* Fills f from the current row of a FLAG_COLUMNS query. Returns -1 when out of memory. */
 static int
 store_row_flag(sqlite3_stmt *st, struct flag *f)
 {
-	const unsigned char *caller;
-	size_t n;
 	int oom = 0;
 
 	f->id = sqlite3_column_int64(st, 0);
-	caller = sqlite3_column_text(st, 1);
-	n = caller != NULL ? (size_t)sqlite3_column_bytes(st, 1) : 0;
-	if (n >= sizeof(f->caller))
-		n = sizeof(f->caller) - 1;
-	if (n > 0)
-		memcpy(f->caller, caller, n);
-	f->caller[n] = '\0';
+	store_column_caller(st, 1, f->caller);
 	f->code = store_column_dup(st, 2, &oom);
 	f->reason = store_column_dup(st, 3, &oom);
 	f->created_by = store_column_dup(st, 4, &oom);
@@ -699,17 +781,17 @@ store_audit(struct store *s, int64_t ts, const char *actor, const char *role, co
 	return store_run(s, ST_AUDIT_INSERT);
 }
 
-enum store_status
-store_flag_add(struct store *s, struct flag *f, const char *role)
+/*
+ * Inserts flag f and its "flag.add" audit row inside an open unit; *id receives the new id.
+ * call_id, when not NULL, is added to the audit detail (a flag from a report).
+ */
+static enum store_status
+store_flag_insert(struct store *s, const struct flag *f, const char *role, const char *call_id,
+                  int64_t *id)
 {
 	sqlite3_stmt *st = s->st[ST_FLAG_INSERT];
 	enum store_status status;
-	enum store_unit unit;
-	int64_t id;
 
-	status = store_unit_begin(s, &unit);
-	if (status != STORE_OK)
-		return status;
 	store_bind_text(st, 1, f->caller);
 	store_bind_text(st, 2, f->code);
 	store_bind_text(st, 3, f->reason);
@@ -722,12 +804,12 @@ store_flag_add(struct store *s, struct flag *f, const char *role)
 		sqlite3_bind_null(st, 7);
 	status = store_run(s, ST_FLAG_INSERT);
 	if (status != STORE_OK)
-		goto fail;
-	id = sqlite3_last_insert_rowid(s->db);
+		return status;
+	*id = sqlite3_last_insert_rowid(s->db);
 
 	jb_reset(&s->detail);
 	jb_obj_begin(&s->detail);
-	jb_kint(&s->detail, "flag_id", id);
+	jb_kint(&s->detail, "flag_id", *id);
 	jb_kstr(&s->detail, "code", f->code);
 	jb_kstr(&s->detail, "reason", f->reason);
 	jb_kstr(&s->detail, "source", f->source);
@@ -735,16 +817,30 @@ store_flag_add(struct store *s, struct flag *f, const char *role)
 		jb_kint(&s->detail, "expires_at", f->expires_at);
 	else
 		jb_knull(&s->detail, "expires_at");
+	if (call_id != NULL)
+		jb_kstr(&s->detail, "call_id", call_id);
 	jb_obj_end(&s->detail);
-	status = store_audit(s, f->created_at, f->created_by, role, "flag.add", f->caller);
+	return store_audit(s, f->created_at, f->created_by, role, "flag.add", f->caller);
+}
+
+enum store_status
+store_flag_add(struct store *s, struct flag *f, const char *role)
+{
+	enum store_status status;
+	enum store_unit unit;
+	int64_t id = 0;
+
+	status = store_unit_begin(s, &unit);
 	if (status != STORE_OK)
-		goto fail;
+		return status;
+	status = store_flag_insert(s, f, role, NULL, &id);
+	if (status != STORE_OK) {
+		store_unit_rollback(s, unit);
+		return status;
+	}
 	status = store_unit_commit(s, unit);
 	if (status == STORE_OK)
 		f->id = id;
-	return status;
-fail:
-	store_unit_rollback(s, unit);
 	return status;
 }
 
@@ -814,4 +910,842 @@ store_count_active_flags(struct store *s, int64_t ts)
 		store_fail(s, rc);
 	store_done(st);
 	return n;
+}
+
+/* Records: reports and audit rows (follow-ups live in followup.c). */
+
+void
+store_report_clear(struct report *r)
+{
+	free(r->call_id);
+	free(r->code);
+	free(r->agent);
+	free(r->note);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct report *
+store_report_push(struct report_list *l)
+{
+	struct report *v;
+	size_t cap;
+
+	if (l->n == l->cap) {
+		cap = l->cap ? l->cap * 2 : 8;
+		v = realloc(l->v, cap * sizeof(*v));
+		if (v == NULL)
+			return NULL;
+		l->v = v;
+		l->cap = cap;
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	return &l->v[l->n++];
+}
+
+void
+store_report_list_clear(struct report_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		store_report_clear(&l->v[i]);
+	l->n = 0;
+}
+
+void
+store_report_list_free(struct report_list *l)
+{
+	store_report_list_clear(l);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static void
+store_kid(struct jbuf *jb, const char *key, int64_t id)
+{
+	if (id != 0)
+		jb_kint(jb, key, id);
+	else
+		jb_knull(jb, key);
+}
+
+void
+store_report_write_json(struct jbuf *jb, const struct report *r)
+{
+	jb_obj_begin(jb);
+	jb_kint(jb, "id", r->id);
+	jb_kstr(jb, "call_id", r->call_id);
+	jb_kstr(jb, "caller", r->caller[0] != '\0' ? r->caller : NULL);
+	jb_kstr(jb, "code", r->code);
+	jb_kstr(jb, "agent", r->agent);
+	jb_kstr(jb, "note", r->note);
+	jb_kint(jb, "ts", r->ts);
+	store_kid(jb, "flag_id", r->flag_id);
+	store_kid(jb, "followup_id", r->followup_id);
+	jb_obj_end(jb);
+}
+
+void
+store_audit_row_clear(struct audit_row *a)
+{
+	free(a->actor);
+	free(a->role);
+	free(a->action);
+	free(a->subject);
+	free(a->detail);
+	memset(a, 0, sizeof(*a));
+}
+
+static struct audit_row *
+store_audit_push(struct audit_rows *l)
+{
+	struct audit_row *v;
+	size_t cap;
+
+	if (l->n == l->cap) {
+		cap = l->cap ? l->cap * 2 : 8;
+		v = realloc(l->v, cap * sizeof(*v));
+		if (v == NULL)
+			return NULL;
+		l->v = v;
+		l->cap = cap;
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	return &l->v[l->n++];
+}
+
+void
+store_audit_rows_clear(struct audit_rows *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		store_audit_row_clear(&l->v[i]);
+	l->n = 0;
+}
+
+void
+store_audit_rows_free(struct audit_rows *l)
+{
+	store_audit_rows_clear(l);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+store_audit_write_json(struct jbuf *jb, const struct audit_row *a)
+{
+	const char *d = a->detail != NULL && a->detail[0] != '\0' ? a->detail : "{}";
+	size_t n;
+
+	jb_obj_begin(jb);
+	jb_kint(jb, "id", a->id);
+	jb_kint(jb, "ts", a->ts);
+	jb_kstr(jb, "actor", a->actor);
+	jb_kstr(jb, "role", a->role);
+	jb_kstr(jb, "action", a->action);
+	jb_kstr(jb, "subject", a->subject);
+	jb_key(jb, "detail");
+	/*
+	 * The schema only admits a valid JSON object; a line break in one can only be whitespace
+	 * between tokens, which would end the reply line, so it goes out as a space.
+	 */
+	jb_raw(jb, "", 0);
+	while (*d != '\0') {
+		n = strcspn(d, "\r\n");
+		jb_append(jb, d, n);
+		d += n;
+		if (*d != '\0') {
+			jb_append(jb, " ", 1);
+			d++;
+		}
+	}
+	jb_obj_end(jb);
+}
+
+/* Row readers: fill one record from the current row; -1 when out of memory (record cleared). */
+
+static int
+store_row_followup(sqlite3_stmt *st, struct followup *fu)
+{
+	int oom = 0;
+
+	fu->id = sqlite3_column_int64(st, 0);
+	store_column_caller(st, 1, fu->caller);
+	fu->call_id = store_column_dup(st, 2, &oom);
+	fu->due_at = sqlite3_column_int64(st, 3);
+	fu->created_by = store_column_dup(st, 4, &oom);
+	fu->created_at = sqlite3_column_int64(st, 5);
+	fu->note = store_column_dup(st, 6, &oom);
+	fu->done_at = sqlite3_column_int64(st, 7);
+	fu->done_by = store_column_dup(st, 8, &oom);
+	fu->done_note = store_column_dup(st, 9, &oom);
+	if (oom) {
+		followup_clear(fu);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_row_report(sqlite3_stmt *st, struct report *r)
+{
+	int oom = 0;
+
+	r->id = sqlite3_column_int64(st, 0);
+	r->call_id = store_column_dup(st, 1, &oom);
+	store_column_caller(st, 2, r->caller);
+	r->code = store_column_dup(st, 3, &oom);
+	r->agent = store_column_dup(st, 4, &oom);
+	r->note = store_column_dup(st, 5, &oom);
+	r->ts = sqlite3_column_int64(st, 6);
+	r->flag_id = sqlite3_column_int64(st, 7);
+	r->followup_id = sqlite3_column_int64(st, 8);
+	if (oom) {
+		store_report_clear(r);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_row_audit(sqlite3_stmt *st, struct audit_row *a)
+{
+	int oom = 0;
+
+	a->id = sqlite3_column_int64(st, 0);
+	a->ts = sqlite3_column_int64(st, 1);
+	a->actor = store_column_dup(st, 2, &oom);
+	a->role = store_column_dup(st, 3, &oom);
+	a->action = store_column_dup(st, 4, &oom);
+	a->subject = store_column_dup(st, 5, &oom);
+	a->detail = store_column_dup(st, 6, &oom);
+	if (oom) {
+		store_audit_row_clear(a);
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends the current row to a list (out); -1 when out of memory. */
+typedef int store_push_fn(sqlite3_stmt *st, void *out);
+
+static int
+store_push_flag(sqlite3_stmt *st, void *out)
+{
+	struct flag_list *l = out;
+	struct flag *f = flag_list_push(l);
+
+	if (f == NULL)
+		return -1;
+	if (store_row_flag(st, f) == -1) {
+		l->n--;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_push_followup(sqlite3_stmt *st, void *out)
+{
+	struct followup_list *l = out;
+	struct followup *fu = followup_list_push(l);
+
+	if (fu == NULL)
+		return -1;
+	if (store_row_followup(st, fu) == -1) {
+		l->n--;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_push_report(sqlite3_stmt *st, void *out)
+{
+	struct report_list *l = out;
+	struct report *r = store_report_push(l);
+
+	if (r == NULL)
+		return -1;
+	if (store_row_report(st, r) == -1) {
+		l->n--;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_push_audit(sqlite3_stmt *st, void *out)
+{
+	struct audit_rows *l = out;
+	struct audit_row *a = store_audit_push(l);
+
+	if (a == NULL)
+		return -1;
+	if (store_row_audit(st, a) == -1) {
+		l->n--;
+		return -1;
+	}
+	return 0;
+}
+
+/* Binds a row limit, plus extra (1: one row more, to learn whether there is a next page). */
+static void
+store_bind_limit(sqlite3_stmt *st, int col, size_t limit, int extra)
+{
+	uint64_t n = (uint64_t)limit;
+
+	if (n >= (uint64_t)INT64_MAX - 1)
+		n = (uint64_t)INT64_MAX - 1;
+	sqlite3_bind_int64(st, col, (sqlite3_int64)n + extra);
+}
+
+/* The exclusive upper bound on ids for a page: everything on the first page. */
+static sqlite3_int64
+store_cursor(int64_t cursor)
+{
+	return cursor > 0 ? cursor : INT64_MAX;
+}
+
+/*
+ * Steps a bound list statement, appending up to limit rows to out. With next, the statement
+ * asks for one row more: if it comes, *next is the id of the last row kept (column 0).
+ */
+static enum store_status
+store_rows(struct store *s, sqlite3_stmt *st, size_t limit, store_push_fn *push, void *out,
+           int64_t *next)
+{
+	enum store_status status = STORE_OK;
+	int64_t last = 0;
+	size_t n = 0;
+	int rc;
+
+	if (next != NULL)
+		*next = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			if (next != NULL)
+				*next = last;
+			rc = SQLITE_DONE;
+			break;
+		}
+		if (push(st, out) == -1) {
+			store_seterr(s, "out of memory");
+			status = STORE_ERROR;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		n++;
+	}
+	if (status == STORE_OK && rc != SQLITE_DONE)
+		status = store_fail(s, rc);
+	/* Reset ends the read transaction, so the next page sees new commits. */
+	store_done(st);
+	if (status != STORE_OK && next != NULL)
+		*next = 0;
+	return status;
+}
+
+/* The index of state in names (NULL: 0, "all"), or -1. */
+static int
+store_state_index(const char *state, const char *const *names, int n)
+{
+	int i;
+
+	if (state == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(state, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* The audit subject for a caller: the number, or "call:<call_id>" when withheld. */
+static char *
+store_subject(struct store *s, const char *caller, const char *call_id)
+{
+	char *subject = NULL;
+
+	if (caller != NULL && caller[0] != '\0')
+		subject = strdup(caller);
+	else if (call_id != NULL) {
+		if (asprintf(&subject, "call:%s", call_id) == -1)
+			subject = NULL;
+	} else
+		subject = strdup("");
+	if (subject == NULL)
+		store_seterr(s, "out of memory");
+	return subject;
+}
+
+/* Reads follow-up id into out (cleared first), inside or outside a transaction. */
+static enum store_status
+store_followup_read(struct store *s, int64_t id, struct followup *out)
+{
+	sqlite3_stmt *st = s->st[ST_FOLLOWUP_GET];
+	enum store_status status;
+	int rc;
+
+	followup_clear(out);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		status = STORE_OK;
+		if (store_row_followup(st, out) == -1) {
+			store_seterr(s, "out of memory");
+			status = STORE_ERROR;
+		}
+	} else if (rc == SQLITE_DONE) {
+		store_seterr(s, "no follow-up %" PRId64, id);
+		status = STORE_NOT_FOUND;
+	} else
+		status = store_fail(s, rc);
+	store_done(st);
+	return status;
+}
+
+enum store_status
+store_followup_get(struct store *s, int64_t id, struct followup *out)
+{
+	return store_followup_read(s, id, out);
+}
+
+/* Inserts fu and its "followup.add" audit row inside an open unit; *id receives the new id. */
+static enum store_status
+store_followup_insert(struct store *s, const struct followup *fu, const char *role, int64_t *id)
+{
+	sqlite3_stmt *st = s->st[ST_FOLLOWUP_INSERT];
+	enum store_status status;
+	char *subject;
+
+	store_bind_text(st, 1, fu->caller);
+	store_bind_text(st, 2, fu->call_id);
+	sqlite3_bind_int64(st, 3, fu->due_at);
+	store_bind_text(st, 4, fu->created_by);
+	sqlite3_bind_int64(st, 5, fu->created_at);
+	store_bind_text(st, 6, fu->note);
+	status = store_run(s, ST_FOLLOWUP_INSERT);
+	if (status != STORE_OK)
+		return status;
+	*id = sqlite3_last_insert_rowid(s->db);
+
+	jb_reset(&s->detail);
+	jb_obj_begin(&s->detail);
+	jb_kint(&s->detail, "followup_id", *id);
+	jb_kstr(&s->detail, "call_id", fu->call_id);
+	jb_kint(&s->detail, "due_at", fu->due_at);
+	jb_kstr(&s->detail, "note", fu->note);
+	jb_obj_end(&s->detail);
+	if ((subject = store_subject(s, fu->caller, fu->call_id)) == NULL)
+		return STORE_ERROR;
+	status = store_audit(s, fu->created_at, fu->created_by, role, "followup.add", subject);
+	free(subject);
+	return status;
+}
+
+enum store_status
+store_followup_add(struct store *s, struct followup *fu, const char *role)
+{
+	enum store_status status;
+	enum store_unit unit;
+	int64_t id = 0;
+
+	status = store_unit_begin(s, &unit);
+	if (status != STORE_OK)
+		return status;
+	status = store_followup_insert(s, fu, role, &id);
+	if (status != STORE_OK) {
+		store_unit_rollback(s, unit);
+		return status;
+	}
+	status = store_unit_commit(s, unit);
+	if (status == STORE_OK)
+		fu->id = id;
+	return status;
+}
+
+enum store_status
+store_followup_done(struct store *s, int64_t id, const char *by, const char *note, int64_t ts,
+                    const char *role, struct followup *out)
+{
+	sqlite3_stmt *st = s->st[ST_FOLLOWUP_DONE];
+	enum store_status status;
+	enum store_unit unit;
+	char *subject = NULL;
+
+	followup_clear(out);
+	status = store_unit_begin(s, &unit);
+	if (status != STORE_OK)
+		return status;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, ts);
+	store_bind_text(st, 3, by);
+	store_bind_text(st, 4, note);
+	status = store_run(s, ST_FOLLOWUP_DONE);
+	if (status != STORE_OK)
+		goto fail;
+	if (sqlite3_changes(s->db) == 0) {
+		/* Unknown, or done already: tell which. */
+		status = store_followup_read(s, id, out);
+		if (status == STORE_OK) {
+			store_seterr(s, "follow-up %" PRId64 " is already done", id);
+			status = STORE_CONFLICT;
+		}
+		goto fail;
+	}
+	status = store_followup_read(s, id, out);
+	if (status != STORE_OK)
+		goto fail;
+
+	jb_reset(&s->detail);
+	jb_obj_begin(&s->detail);
+	jb_kint(&s->detail, "followup_id", id);
+	jb_kstr(&s->detail, "call_id", out->call_id);
+	jb_kstr(&s->detail, "note", note);
+	jb_obj_end(&s->detail);
+	if ((subject = store_subject(s, out->caller, out->call_id)) == NULL) {
+		status = STORE_ERROR;
+		goto fail;
+	}
+	status = store_audit(s, ts, by, role, "followup.done", subject);
+	free(subject);
+	if (status != STORE_OK)
+		goto fail;
+	status = store_unit_commit(s, unit);
+	if (status != STORE_OK)
+		followup_clear(out);
+	return status;
+fail:
+	store_unit_rollback(s, unit);
+	if (status != STORE_CONFLICT)
+		followup_clear(out);
+	return status;
+}
+
+/* Looks up the report (call_id, code): *found, and its flag and follow-up ids (0: none). */
+static enum store_status
+store_report_find(struct store *s, const char *call_id, const char *code, int *found,
+                  int64_t *flag_id, int64_t *fu_id)
+{
+	sqlite3_stmt *st = s->st[ST_REPORT_FIND];
+	enum store_status status = STORE_OK;
+	int rc;
+
+	*found = 0;
+	store_bind_text(st, 1, call_id);
+	store_bind_text(st, 2, code);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*found = 1;
+		*flag_id = sqlite3_column_int64(st, 0);
+		*fu_id = sqlite3_column_int64(st, 1);
+	} else if (rc != SQLITE_DONE)
+		status = store_fail(s, rc);
+	store_done(st);
+	return status;
+}
+
+/* Inserts the report row and its "report.add" audit row inside an open unit. */
+static enum store_status
+store_report_insert(struct store *s, const struct report_in *in, const char *role,
+                    int64_t flag_id, int64_t fu_id)
+{
+	sqlite3_stmt *st = s->st[ST_REPORT_INSERT];
+	enum store_status status;
+	char *subject;
+	int64_t id;
+
+	store_bind_text(st, 1, in->call_id);
+	store_bind_text(st, 2, in->caller);
+	store_bind_text(st, 3, in->code);
+	store_bind_text(st, 4, in->agent);
+	store_bind_text(st, 5, in->note);
+	sqlite3_bind_int64(st, 6, in->ts);
+	if (flag_id != 0)
+		sqlite3_bind_int64(st, 7, flag_id);
+	else
+		sqlite3_bind_null(st, 7);
+	if (fu_id != 0)
+		sqlite3_bind_int64(st, 8, fu_id);
+	else
+		sqlite3_bind_null(st, 8);
+	status = store_run(s, ST_REPORT_INSERT);
+	if (status != STORE_OK)
+		return status;
+	id = sqlite3_last_insert_rowid(s->db);
+
+	jb_reset(&s->detail);
+	jb_obj_begin(&s->detail);
+	jb_kint(&s->detail, "report_id", id);
+	jb_kstr(&s->detail, "call_id", in->call_id);
+	jb_kstr(&s->detail, "code", in->code);
+	jb_kstr(&s->detail, "note", in->note);
+	store_kid(&s->detail, "flag_id", flag_id);
+	store_kid(&s->detail, "followup_id", fu_id);
+	jb_obj_end(&s->detail);
+	if ((subject = store_subject(s, in->caller, in->call_id)) == NULL)
+		return STORE_ERROR;
+	status = store_audit(s, in->ts, in->agent, role, "report.add", subject);
+	free(subject);
+	return status;
+}
+
+enum store_status
+store_report_add(struct store *s, const struct report_in *in, const char *role,
+                 struct flag *flag_out, struct followup *fu_out, int *duplicate)
+{
+	enum store_status status;
+	enum store_unit unit;
+	struct flag f;
+	struct followup fu;
+	int64_t flag_id = 0, fu_id = 0;
+	char *reason = NULL, *fu_note = NULL;
+	int found = 0;
+
+	*duplicate = 0;
+	flag_clear(flag_out);
+	followup_clear(fu_out);
+	if (in->caller == NULL || strlen(in->caller) >= NUMBER_BUFSZ) {
+		store_seterr(s, "a report's caller is an E.164 number or \"\"");
+		return STORE_ERROR;
+	}
+	status = store_unit_begin(s, &unit);
+	if (status != STORE_OK)
+		return status;
+	status = store_report_find(s, in->call_id, in->code, &found, &flag_id, &fu_id);
+	if (status != STORE_OK)
+		goto fail;
+	if (found) {
+		*duplicate = 1;
+		goto read_back;
+	}
+
+	/* A withheld caller has no number to flag: the report and audit rows still record it. */
+	if (in->caller[0] != '\0') {
+		memset(&f, 0, sizeof(f));
+		snprintf(f.caller, sizeof(f.caller), "%s", in->caller);
+		if (in->note != NULL && in->note[0] != '\0')
+			f.reason = (char *)in->note;
+		else if (asprintf(&reason, "reported by agent during call %s",
+		                  in->call_id != NULL ? in->call_id : "") != -1)
+			f.reason = reason;
+		else {
+			reason = NULL;
+			goto oom;
+		}
+		f.code = (char *)in->code;
+		f.created_by = (char *)in->agent;
+		f.source = (char *)"agent";
+		f.created_at = in->ts;
+		f.expires_at = in->expires_at;
+		status = store_flag_insert(s, &f, role, in->call_id, &flag_id);
+		if (status != STORE_OK)
+			goto fail;
+	}
+	if (in->followup_due != 0) {
+		memset(&fu, 0, sizeof(fu));
+		snprintf(fu.caller, sizeof(fu.caller), "%s", in->caller);
+		fu.call_id = (char *)in->call_id;
+		fu.due_at = in->followup_due;
+		fu.created_by = (char *)in->agent;
+		fu.created_at = in->ts;
+		if (in->followup_note != NULL)
+			fu.note = (char *)in->followup_note;
+		else if (asprintf(&fu_note, "follow up on %s report during call %s",
+		                  in->code != NULL ? in->code : "",
+		                  in->call_id != NULL ? in->call_id : "") != -1)
+			fu.note = fu_note;
+		else {
+			fu_note = NULL;
+			goto oom;
+		}
+		status = store_followup_insert(s, &fu, role, &fu_id);
+		if (status != STORE_OK)
+			goto fail;
+	}
+	status = store_report_insert(s, in, role, flag_id, fu_id);
+	if (status != STORE_OK)
+		goto fail;
+
+read_back:
+	if (flag_id != 0)
+		status = store_get(s, flag_id, flag_out);
+	if (status == STORE_OK && fu_id != 0)
+		status = store_followup_read(s, fu_id, fu_out);
+	if (status != STORE_OK)
+		goto fail;
+	status = store_unit_commit(s, unit);
+	if (status != STORE_OK) {
+		*duplicate = 0;
+		flag_clear(flag_out);
+		followup_clear(fu_out);
+	}
+	free(reason);
+	free(fu_note);
+	return status;
+oom:
+	store_seterr(s, "out of memory");
+	status = STORE_ERROR;
+fail:
+	store_unit_rollback(s, unit);
+	*duplicate = 0;
+	flag_clear(flag_out);
+	followup_clear(fu_out);
+	free(reason);
+	free(fu_note);
+	return status;
+}
+
+enum store_status
+store_audit_add(struct store *s, int64_t ts, const char *actor, const char *role,
+                const char *action, const char *subject, const char *detail_json)
+{
+	enum store_status status;
+	enum store_unit unit;
+
+	if (detail_json == NULL)
+		detail_json = "{}";
+	if (detail_json[0] == '\0' || strpbrk(detail_json, "\r\n") != NULL) {
+		store_seterr(s, "an audit detail is a JSON object on one line");
+		return STORE_ERROR;
+	}
+	status = store_unit_begin(s, &unit);
+	if (status != STORE_OK)
+		return status;
+	jb_reset(&s->detail);
+	jb_append(&s->detail, detail_json, strlen(detail_json));
+	status = store_audit(s, ts, actor, role, action, subject);
+	if (status != STORE_OK) {
+		store_unit_rollback(s, unit);
+		return status;
+	}
+	return store_unit_commit(s, unit);
+}
+
+enum store_status
+store_flag_list(struct store *s, const struct flag_filter *f, int64_t now, size_t limit,
+                int64_t cursor, struct flag_list *out, int64_t *next)
+{
+	static const char *const states[] = {"all", "active", "expired", "revoked"};
+	static const struct flag_filter none;
+	enum store_status status;
+	sqlite3_stmt *st;
+	int state;
+
+	flag_list_clear(out);
+	*next = 0;
+	if (f == NULL)
+		f = &none;
+	state = store_state_index(f->state, states, 4);
+	if (state < 0) {
+		store_seterr(s, "unknown flag state \"%s\"", f->state);
+		return STORE_ERROR;
+	}
+	if (f->by != NULL)
+		st = s->st[ST_FLAG_LIST_BY];
+	else if (f->code != NULL)
+		st = s->st[ST_FLAG_LIST_CODE];
+	else
+		st = s->st[ST_FLAG_LIST];
+	store_bind_text(st, 1, f->code);
+	store_bind_text(st, 2, f->source);
+	store_bind_text(st, 3, f->by);
+	sqlite3_bind_int(st, 4, state);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, f->since);
+	sqlite3_bind_int64(st, 7, f->until);
+	sqlite3_bind_int64(st, 8, store_cursor(cursor));
+	store_bind_limit(st, 9, limit, 1);
+	status = store_rows(s, st, limit, store_push_flag, out, next);
+	if (status != STORE_OK)
+		flag_list_clear(out);
+	return status;
+}
+
+enum store_status
+store_followup_list(struct store *s, const char *state, const char *caller, int64_t now,
+                    size_t limit, int64_t cursor, struct followup_list *out, int64_t *next)
+{
+	static const char *const states[] = {"all", "open", "overdue", "done"};
+	enum store_status status;
+	sqlite3_stmt *st;
+	int index;
+
+	followup_list_clear(out);
+	*next = 0;
+	index = store_state_index(state, states, 4);
+	if (index < 0) {
+		store_seterr(s, "unknown follow-up state \"%s\"", state);
+		return STORE_ERROR;
+	}
+	st = s->st[caller != NULL ? ST_FOLLOWUP_LIST_CALLER : ST_FOLLOWUP_LIST];
+	store_bind_text(st, 1, caller);
+	sqlite3_bind_int(st, 2, index);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, store_cursor(cursor));
+	store_bind_limit(st, 5, limit, 1);
+	status = store_rows(s, st, limit, store_push_followup, out, next);
+	if (status != STORE_OK)
+		followup_list_clear(out);
+	return status;
+}
+
+enum store_status
+store_audit_list(struct store *s, const char *subject, const char *actor, int64_t since,
+                 int64_t until, size_t limit, int64_t cursor, struct audit_rows *out,
+                 int64_t *next)
+{
+	enum store_status status;
+	sqlite3_stmt *st;
+
+	store_audit_rows_clear(out);
+	*next = 0;
+	if (subject != NULL)
+		st = s->st[ST_AUDIT_LIST_SUBJECT];
+	else if (actor != NULL)
+		st = s->st[ST_AUDIT_LIST_ACTOR];
+	else
+		st = s->st[ST_AUDIT_LIST];
+	store_bind_text(st, 1, subject);
+	store_bind_text(st, 2, actor);
+	sqlite3_bind_int64(st, 3, since);
+	sqlite3_bind_int64(st, 4, until);
+	sqlite3_bind_int64(st, 5, store_cursor(cursor));
+	store_bind_limit(st, 6, limit, 1);
+	status = store_rows(s, st, limit, store_push_audit, out, next);
+	if (status != STORE_OK)
+		store_audit_rows_clear(out);
+	return status;
+}
+
+enum store_status
+store_caller_reports(struct store *s, const char *caller, size_t limit, struct report_list *out)
+{
+	sqlite3_stmt *st = s->st[ST_CALLER_REPORTS];
+	enum store_status status;
+
+	store_report_list_clear(out);
+	store_bind_text(st, 1, caller);
+	store_bind_limit(st, 2, limit, 0);
+	status = store_rows(s, st, limit, store_push_report, out, NULL);
+	if (status != STORE_OK)
+		store_report_list_clear(out);
+	return status;
+}
+
+enum store_status
+store_caller_followups(struct store *s, const char *caller, size_t limit,
+                       struct followup_list *out)
+{
+	sqlite3_stmt *st = s->st[ST_CALLER_FOLLOWUPS];
+	enum store_status status;
+
+	followup_list_clear(out);
+	store_bind_text(st, 1, caller);
+	store_bind_limit(st, 2, limit, 0);
+	status = store_rows(s, st, limit, store_push_followup, out, NULL);
+	if (status != STORE_OK)
+		followup_list_clear(out);
+	return status;
 }
