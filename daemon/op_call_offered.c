@@ -35,44 +35,22 @@ call_offered_caller(struct proto_req *r, char *buf, size_t len)
 }
 
 void
-op_call_offered(struct session *s, struct proto_req *r)
+offer_decide(struct server *srv, const char *call_id, const char *caller, const char *dialed,
+             int64_t ts, int dry_run, struct decision *d)
 {
-	struct server *srv = s->srv;
 	struct route_input in;
-	struct decision d;
-	struct jbuf *jb;
-	const char *call_id = NULL, *caller, *dialed;
-	char caller_num[NUMBER_BUFSZ], dialed_num[NUMBER_BUFSZ], digits[32];
-	char key[NUISANCE_KEY_MAX];
+	char caller_num[NUMBER_BUFSZ], dialed_num[NUMBER_BUFSZ], key[NUISANCE_KEY_MAX];
 	struct nuisance_view counters;
-	struct call *existing;
-	int dry_run, record;
 	enum store_status st;
-	double ts;
-
-	if (proto_str(r, "call_id", PROTO_REQUIRED, 128, &call_id) != 1) {
-		ops_reply_req_error(s, r);
-		return;
-	}
-	if (call_id[0] == '\0') {
-		ops_reply_error(s, r, PROTO_BAD_FIELD, "field 'call_id' must not be empty");
-		return;
-	}
+	int record;
 
 	memset(&in, 0, sizeof(in));
-	in.ts = ops_now(srv);
-	if (proto_peek_num(r, "ts", &ts) && ts >= 0 && ts <= (double)(in.ts + OFFER_FUTURE_SLACK))
-		in.ts = (int64_t)ts;
-	if (proto_peek_bool(r, "dry_run", &dry_run) == 0)
-		dry_run = 0;
+	in.ts = ts;
 	/* A retried offer is answered again without counting the call twice. */
-	existing = lifecycle_find(srv, call_id);
-	record = !dry_run && existing == NULL;
-	caller = call_offered_caller(r, digits, sizeof(digits));
-	if (number_normalise(caller, strlen(caller), srv->settings.country_code, caller_num) ==
-	    NUMBER_E164)
+	record = !dry_run && lifecycle_find(srv, call_id) == NULL;
+	if (caller != NULL && number_normalise(caller, strlen(caller), srv->settings.country_code,
+	                                       caller_num) == NUMBER_E164)
 		in.caller = caller_num;
-	dialed = proto_peek_str(r, "dialed");
 	if (dialed != NULL && number_normalise(dialed, strlen(dialed), srv->settings.country_code,
 	                                       dialed_num) == NUMBER_E164)
 		in.dialed = dialed_num;
@@ -86,24 +64,60 @@ op_call_offered(struct session *s, struct proto_req *r)
 
 			snprintf(why, sizeof(why), "history unavailable: %s",
 			         store_errmsg(srv->reader));
-			route_degraded(srv->policy, why, &d);
-			goto reply;
+			route_degraded(srv->policy, why, d);
+			goto done;
 		}
 		in.flags = srv->flags.v;
 		in.nflags = srv->flags.n;
 	}
-	route_decide(srv->policy, &in, &d);
+	route_decide(srv->policy, &in, d);
 	if (record)
 		lifecycle_auto_flag(srv, in.caller, &counters, &srv->flags, in.ts);
-reply:
+done:
 	if (record) {
-		lifecycle_offered(srv, call_id, in.caller, in.dialed, key, in.ts, &d);
-		ops_count_decision(srv, d.queue->name, d.degraded);
-		sub_event_decision(srv, call_id, in.caller, &d, in.ts);
+		lifecycle_offered(srv, call_id, in.caller, in.dialed, key, in.ts, d);
+		ops_count_decision(srv, d->queue->name, d->degraded);
+		sub_event_decision(srv, call_id, in.caller, d, in.ts);
 	}
+	flag_list_clear(&srv->flags);
+}
+
+int64_t
+offer_ts(struct server *srv, double ts, int given)
+{
+	int64_t now = ops_now(srv);
+
+	if (given && ts >= 0 && ts <= (double)(now + OFFER_FUTURE_SLACK))
+		return (int64_t)ts;
+	return now;
+}
+
+void
+op_call_offered(struct session *s, struct proto_req *r)
+{
+	struct server *srv = s->srv;
+	struct decision d;
+	struct jbuf *jb;
+	const char *call_id = NULL;
+	char digits[32];
+	int dry_run = 0, given;
+	double ts = 0;
+
+	if (proto_str(r, "call_id", PROTO_REQUIRED, 128, &call_id) != 1) {
+		ops_reply_req_error(s, r);
+		return;
+	}
+	if (call_id[0] == '\0') {
+		ops_reply_error(s, r, PROTO_BAD_FIELD, "field 'call_id' must not be empty");
+		return;
+	}
+	given = proto_peek_num(r, "ts", &ts);
+	if (proto_peek_bool(r, "dry_run", &dry_run) == 0)
+		dry_run = 0;
+	offer_decide(srv, call_id, call_offered_caller(r, digits, sizeof(digits)),
+	             proto_peek_str(r, "dialed"), offer_ts(srv, ts, given), dry_run, &d);
 	jb = ops_reply_begin(s, r);
 	jb_kstr(jb, "call_id", call_id);
 	route_write_json(jb, &d);
 	ops_reply_send(s, jb);
-	flag_list_clear(&srv->flags);
 }

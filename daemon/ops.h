@@ -3,6 +3,7 @@
 #define CW_OPS_H
 
 #include "proto.h"
+#include "route.h"
 #include "server.h"
 #include "writer.h"
 
@@ -51,6 +52,16 @@ void ops_cursor_write(struct jbuf *jb, int64_t next);
 int ops_cursor_read(struct proto_req *r, int64_t *cursor);
 /* "limit": 1..1000, default 50. */
 int ops_limit(struct proto_req *r, size_t *limit);
+
+/*
+ * Decides an offered call (op_call_offered.c): counters, history, policy, and unless dry_run or
+ * a retry, the call log, counts and events. caller and dialed are raw text (NULL: absent). Never
+ * fails: without history the default queue answers, degraded.
+ */
+void offer_decide(struct server *srv, const char *call_id, const char *caller, const char *dialed,
+                  int64_t ts, int dry_run, struct decision *d);
+/* The time of an offer: ts when given and not more than a day ahead, else the clock. */
+int64_t offer_ts(struct server *srv, double ts, int given);
 
 /* Stores a flag the daemon raised itself (source "auto"); takes over f's strings. */
 void op_flag_add_auto(struct server *srv, struct flag *f);
