@@ -15,6 +15,7 @@
 
 #include "lifecycle.h"
 #include "log.h"
+#include "ops.h"
 #include "number.h"
 #include "server.h"
 #include "writer.h"
@@ -121,33 +122,13 @@ raise_fd_limit(void)
 }
 
 static void
-reload_policy(struct server *srv)
-{
-	struct policy *p;
-	char *errors = NULL;
-
-	p = policy_load(srv->settings.policy, srv->settings.country_code, &errors);
-	if (p == NULL) {
-		log_warnx("policy %s has errors, not reloading", srv->settings.policy);
-		print_errors("reload", errors);
-		free(errors);
-		return;
-	}
-	log_info("policy reloaded old=%s new=%s", srv->policy->version, p->version);
-	/* Everything that reads the policy runs on this thread, so the swap is atomic for calls. */
-	policy_unref(srv->policy);
-	srv->policy = p;
-	lifecycle_policy_changed(srv);
-}
-
-static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
 
 	(void)what;
 	if (sig == SIGHUP) {
-		reload_policy(srv);
+		policy_reload_signal(srv);
 		return;
 	}
 	if (srv->stopping)

@@ -14,5 +14,6 @@ op_ping(struct session *s, struct proto_req *r)
 	jb = ops_reply_begin(s, r);
 	jb_kstr(jb, "version", CW_VERSION);
 	jb_kstr(jb, "policy", s->srv->policy->version);
+	jb_kint(jb, "policy_loaded_at", s->srv->policy->loaded_at);
 	ops_reply_send(s, jb);
 }

@@ -28,6 +28,8 @@ static const struct op ops_table[] = {
 	{"followup.done", op_followup_done},
 	{"audit.list", op_audit_list},
 	{"caller.export", op_caller_export},
+	{"policy.check", op_policy_check},
+	{"policy.reload", op_policy_reload},
 };
 /* clang-format on */
 

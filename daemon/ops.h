@@ -83,6 +83,10 @@ void op_followup_list(struct session *s, struct proto_req *r);
 void op_flag_list(struct session *s, struct proto_req *r);
 void op_audit_list(struct session *s, struct proto_req *r);
 void op_caller_export(struct session *s, struct proto_req *r);
+void op_policy_check(struct session *s, struct proto_req *r);
+void op_policy_reload(struct session *s, struct proto_req *r);
+/* SIGHUP: reload the configured policy file (op_policy.c). */
+void policy_reload_signal(struct server *srv);
 void op_unsubscribe(struct session *s, struct proto_req *r);
 
 #endif

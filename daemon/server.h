@@ -113,6 +113,7 @@ struct server {
 	uint64_t sub_dropped;   /* events dropped for slow subscribers */
 	uint64_t sub_overflows; /* times a subscriber started dropping */
 	struct writer *query;   /* slow reads (lists, exports) on their own connection */
+	int reload_pending;     /* a SIGHUP reload is being parsed */
 	struct jbuf out;        /* scratch for building one reply on the loop thread */
 	struct flag_list flags; /* scratch for one caller's flags */
 	int stopping;
