@@ -30,6 +30,28 @@ listener_set_cause(char **cause, const char *fmt, ...)
 	*cause = strdup(msg);
 }
 
+/*
+ * The role of a Unix socket peer from its uid (SO_PEERCRED): a uid listed in the config gets its
+ * role; root and the daemon's own user get ops; anyone else the configured default.
+ */
+static int
+listener_unix_role(struct server *srv, int fd, char *peer, size_t peerlen)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	size_t i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
+		return ROLE_NONE;
+	snprintf(peer, peerlen, "unix uid=%ld", (long)cred.uid);
+	for (i = 0; i < srv->settings.nunix_users; i++)
+		if (srv->settings.unix_users[i].uid == (long)cred.uid)
+			return srv->settings.unix_users[i].role;
+	if (cred.uid == 0 || cred.uid == getuid())
+		return ROLE_OPS;
+	return srv->settings.unix_default_role;
+}
+
 static void
 listener_accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa, int salen,
                    void *arg)
@@ -62,7 +84,9 @@ listener_accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sockadd
 		}
 	}
 	evutil_make_socket_nonblocking(fd);
-	session_accept(srv, fd, peer);
+	session_accept(srv, fd, peer,
+	               l->is_unix ? listener_unix_role(srv, fd, peer, sizeof(peer))
+	                          : (srv->settings.ntokens == 0 ? ROLE_OPS : ROLE_NONE));
 }
 
 static void
@@ -99,6 +123,14 @@ listener_error_cb(struct evconnlistener *ev, void *arg)
 }
 
 static int
+listener_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static int
 listener_open_tcp(struct server *srv, struct listener *l, char **cause)
 {
 	const char *spec = srv->settings.listen;
@@ -124,6 +156,13 @@ listener_open_tcp(struct server *srv, struct listener *l, char **cause)
 		sslen = sizeof(struct sockaddr_in6);
 	} else {
 		listener_set_cause(cause, "tcp %s: %s", spec, "not a numeric IPv4 or IPv6 address");
+		return -1;
+	}
+	if (srv->settings.ntokens == 0 && !listener_is_loopback(&ss)) {
+		listener_set_cause(cause,
+		                   "tcp %s: refusing to listen beyond loopback with no tokens "
+		                   "configured (set tokens in the config file)",
+		                   spec);
 		return -1;
 	}
 	l->ev = evconnlistener_new_bind(srv->base, listener_accept_cb, l, flags, 512,
@@ -220,6 +259,10 @@ listener_open_all(struct server *srv, char **cause)
 		evconnlistener_set_error_cb(l->ev, listener_error_cb);
 		srv->nlisteners++;
 		log_info("listening on %s", l->name);
+		if (srv->settings.ntokens == 0)
+			log_warnx("WARNING: no tokens configured: every client of %s is ops "
+			          "(allowed on loopback only; set tokens for anything else)",
+			          l->name);
 	}
 	if (srv->settings.unix_path[0] != '\0') {
 		l = &srv->listeners[srv->nlisteners];

@@ -44,7 +44,8 @@ report_run(void *db, struct job *job)
 	    .followup_due = rj->followup_due,
 	};
 
-	job->status = store_report_add(db, &in, rj->oj.s->role, &rj->flag, &rj->fu, &rj->duplicate);
+	job->status =
+	    store_report_add(db, &in, rj->oj.s->role_name, &rj->flag, &rj->fu, &rj->duplicate);
 }
 
 static void

@@ -147,7 +147,7 @@ op_flag_add(struct session *s, struct proto_req *r)
 	fj->flag.expires_at = expires_at;
 	fj->s = s;
 	fj->srv = srv;
-	fj->role = s->role;
+	fj->role = s->role_name;
 	fj->job.run = flag_add_run;
 	fj->job.done = flag_add_done;
 	writer_submit(srv->writer, &fj->job);

@@ -101,7 +101,7 @@ op_flag_revoke(struct session *s, struct proto_req *r)
 		return;
 	}
 	rj->s = s;
-	rj->role = s->role;
+	rj->role = s->role_name;
 	rj->flag_id = flag_id;
 	rj->ts = ts;
 	rj->job.run = flag_revoke_run;

@@ -51,7 +51,7 @@ followup_add_run(void *db, struct job *job)
 {
 	struct followup_job *fj = (struct followup_job *)job;
 
-	job->status = store_followup_add(db, &fj->fu, fj->oj.s->role);
+	job->status = store_followup_add(db, &fj->fu, fj->oj.s->role_name);
 }
 
 void
@@ -113,7 +113,7 @@ followup_done_run(void *db, struct job *job)
 	struct followup_job *fj = (struct followup_job *)job;
 
 	job->status =
-	    store_followup_done(db, fj->id, fj->by, fj->note, fj->ts, fj->oj.s->role, &fj->fu);
+	    store_followup_done(db, fj->id, fj->by, fj->note, fj->ts, fj->oj.s->role_name, &fj->fu);
 	if (job->status == STORE_NOT_FOUND)
 		snprintf(job->errmsg, sizeof(job->errmsg), "no follow-up %lld", (long long)fj->id);
 	else if (job->status == STORE_CONFLICT)

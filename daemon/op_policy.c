@@ -129,7 +129,7 @@ reload_done(struct job *job)
 	if (p != NULL && rj->apply && !srv->stopping) {
 		log_info("policy reloaded old=%s new=%s by=%s", srv->policy->version, p->version,
 		         rj->actor);
-		reload_audit(srv, rj->actor, rj->s != NULL ? rj->s->role : "signal",
+		reload_audit(srv, rj->actor, rj->s != NULL ? rj->s->role_name : "signal",
 		             srv->policy->version, p->version, rj->path);
 		policy_unref(srv->policy);
 		srv->policy = policy_ref(p);

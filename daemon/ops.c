@@ -9,28 +9,35 @@
 
 /* Adding an op is one file op_<name>.c and one line here. */
 /* clang-format off */
+#define T ROLE_TELEPHONY
+#define S ROLE_SUPERVISOR
+#define ANY (ROLE_TELEPHONY | ROLE_SUPERVISOR)
 static const struct op ops_table[] = {
-	{"call.offered", op_call_offered},
-	{"call.answered", op_call_answered},
-	{"call.ended", op_call_ended},
-	{"call.abandoned", op_call_abandoned},
-	{"ping", op_ping},
-	{"flag.add", op_flag_add},
-	{"flag.revoke", op_flag_revoke},
-	{"caller.show", op_caller_show},
-	{"stats", op_stats},
-	{"subscribe", op_subscribe},
-	{"unsubscribe", op_unsubscribe},
-	{"call.report", op_call_report},
-	{"flag.list", op_flag_list},
-	{"followup.add", op_followup_add},
-	{"followup.list", op_followup_list},
-	{"followup.done", op_followup_done},
-	{"audit.list", op_audit_list},
-	{"caller.export", op_caller_export},
-	{"policy.check", op_policy_check},
-	{"policy.reload", op_policy_reload},
+	{"call.offered",    T,   op_call_offered},
+	{"call.answered",   T,   op_call_answered},
+	{"call.ended",      T,   op_call_ended},
+	{"call.abandoned",  T,   op_call_abandoned},
+	{"call.report",     ANY, op_call_report},
+	{"ping",            ANY, op_ping},
+	{"hello",           ANY, op_hello},
+	{"flag.add",        S,   op_flag_add},
+	{"flag.revoke",     S,   op_flag_revoke},
+	{"flag.list",       S,   op_flag_list},
+	{"caller.show",     S,   op_caller_show},
+	{"caller.export",   S,   op_caller_export},
+	{"followup.add",    S,   op_followup_add},
+	{"followup.list",   S,   op_followup_list},
+	{"followup.done",   S,   op_followup_done},
+	{"audit.list",      S,   op_audit_list},
+	{"subscribe",       S,   op_subscribe},
+	{"unsubscribe",     S,   op_unsubscribe},
+	{"stats",           0,   op_stats},
+	{"policy.check",    0,   op_policy_check},
+	{"policy.reload",   0,   op_policy_reload},
 };
+#undef T
+#undef S
+#undef ANY
 /* clang-format on */
 
 int64_t
@@ -272,6 +279,13 @@ ops_dispatch(struct session *s, const char *line, size_t len)
 
 		snprintf(msg, sizeof(msg), "unknown op '%s'", log_escape(shown, sizeof(shown), op));
 		ops_reply_error(s, r, PROTO_UNKNOWN_OP, msg);
+	} else if (s->role == ROLE_NONE && ops_table[i].run != op_hello) {
+		ops_reply_error(s, r, PROTO_UNAUTHORIZED, "send hello with a token first");
+	} else if (s->role != ROLE_OPS && ops_table[i].run != op_hello &&
+	           !(ops_table[i].roles & s->role)) {
+		snprintf(msg, sizeof(msg), "op '%s' is not open to the %s role", ops_table[i].name,
+		         s->role_name);
+		ops_reply_error(s, r, PROTO_FORBIDDEN, msg);
 	} else
 		ops_table[i].run(s, r);
 	proto_req_free(r);

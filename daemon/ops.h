@@ -9,6 +9,7 @@
 
 struct op {
 	const char *name;
+	int roles; /* ROLE_* bits allowed besides ops, which may use every op */
 	void (*run)(struct session *s, struct proto_req *r);
 };
 
@@ -67,6 +68,7 @@ int64_t offer_ts(struct server *srv, double ts, int given);
 void op_flag_add_auto(struct server *srv, struct flag *f);
 
 void op_ping(struct session *s, struct proto_req *r);
+void op_hello(struct session *s, struct proto_req *r);
 void op_call_answered(struct session *s, struct proto_req *r);
 void op_call_ended(struct session *s, struct proto_req *r);
 void op_call_abandoned(struct session *s, struct proto_req *r);

@@ -61,7 +61,8 @@ struct session {
 	int paused;     /* reading stopped for backpressure */
 	size_t npending;
 	struct pending_list pending;
-	const char *role;      /* recorded in audit rows */
+	int role;              /* ROLE_*: which ops the connection may use */
+	const char *role_name; /* recorded in audit rows */
 	struct sub_state *sub; /* NULL unless subscribed */
 	char peer[64];
 };
@@ -120,7 +121,8 @@ struct server {
 };
 
 /* session.c */
-void session_accept(struct server *srv, int fd, const char *peer);
+void session_accept(struct server *srv, int fd, const char *peer, int role);
+void session_set_role(struct session *s, int role);
 /* Queues a complete reply line (copied) in request order. */
 void session_reply(struct session *s, const char *data, size_t len);
 /* Reserves the next reply position for a request answered later; takes a session reference. */

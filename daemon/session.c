@@ -58,7 +58,14 @@ session_close(struct session *s, const char *why)
 }
 
 void
-session_accept(struct server *srv, int fd, const char *peer)
+session_set_role(struct session *s, int role)
+{
+	s->role = role;
+	s->role_name = settings_role_name(role);
+}
+
+void
+session_accept(struct server *srv, int fd, const char *peer, int role)
 {
 	struct session *s;
 
@@ -78,14 +85,15 @@ session_accept(struct server *srv, int fd, const char *peer)
 	s->srv = srv;
 	s->id = ++srv->next_session_id;
 	s->refs = 1;
-	s->role = "ops";
+	session_set_role(s, role);
 	TAILQ_INIT(&s->pending);
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	log_debug("conn=%llu accepted peer=%s", (unsigned long long)s->id, s->peer);
+	log_debug("conn=%llu accepted peer=%s role=%s", (unsigned long long)s->id, s->peer,
+	          s->role_name);
 }
 
 /* Closes a half-closed session once everything it owes has been written. */

@@ -31,6 +31,7 @@ settings_defaults(struct settings *st)
 	st->max_line = 65536;
 	st->max_connections = 4096;
 	st->log_level = LOG_LEVEL_INFO;
+	st->unix_default_role = ROLE_OPS;
 	if (settings_set(&st->listen, SETTINGS_DEFAULT_LISTEN) == -1 ||
 	    settings_set(&st->unix_path, SETTINGS_DEFAULT_UNIX) == -1 ||
 	    settings_set(&st->db, SETTINGS_DEFAULT_DB) == -1 ||
@@ -39,9 +40,12 @@ settings_defaults(struct settings *st)
 	return 0;
 }
 
+static void settings_free_auth(struct settings *st);
+
 void
 settings_free(struct settings *st)
 {
+	settings_free_auth(st);
 	free(st->listen);
 	free(st->unix_path);
 	free(st->db);
@@ -119,9 +123,168 @@ settings_split_hostport(const char *s, char *host, size_t hostlen, int *port, ch
 	return 0;
 }
 
+static const char *const settings_role_names[] = {"none", "telephony", "supervisor", "none", "ops"};
+
+const char *
+settings_role_name(int role)
+{
+	return role >= 0 && role <= ROLE_OPS ? settings_role_names[role] : "none";
+}
+
+static int
+settings_role_parse(const char *name)
+{
+	if (strcmp(name, "telephony") == 0)
+		return ROLE_TELEPHONY;
+	if (strcmp(name, "supervisor") == 0)
+		return ROLE_SUPERVISOR;
+	if (strcmp(name, "ops") == 0)
+		return ROLE_OPS;
+	return ROLE_NONE;
+}
+
+static void
+settings_free_auth_tokens(struct settings *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->ntokens; i++)
+		free(st->tokens[i].token);
+	free(st->tokens);
+	st->tokens = NULL;
+	st->ntokens = 0;
+}
+
+static void
+settings_free_auth(struct settings *st)
+{
+	settings_free_auth_tokens(st);
+	free(st->unix_users);
+	st->unix_users = NULL;
+	st->nunix_users = 0;
+}
+
+/* Deep copy of the token and uid tables; -1 when out of memory (dst then holds part). */
+static int
+settings_copy_auth(struct settings *dst, const struct settings *src)
+{
+	size_t i;
+
+	dst->tokens = NULL;
+	dst->ntokens = 0;
+	dst->unix_users = NULL;
+	dst->nunix_users = 0;
+	if (src->ntokens > 0) {
+		dst->tokens = calloc(src->ntokens, sizeof(*dst->tokens));
+		if (dst->tokens == NULL)
+			return -1;
+		for (i = 0; i < src->ntokens; i++) {
+			dst->tokens[i].token = strdup(src->tokens[i].token);
+			dst->tokens[i].role = src->tokens[i].role;
+			if (dst->tokens[i].token == NULL)
+				return -1;
+			dst->ntokens++;
+		}
+	}
+	if (src->nunix_users > 0) {
+		dst->unix_users = calloc(src->nunix_users, sizeof(*dst->unix_users));
+		if (dst->unix_users == NULL)
+			return -1;
+		memcpy(dst->unix_users, src->unix_users,
+		       src->nunix_users * sizeof(*dst->unix_users));
+		dst->nunix_users = src->nunix_users;
+	}
+	return 0;
+}
+
+/* tokens = ( { token = "..."; role = "..."; }, ... ): tokens of 16 to 256 bytes, unique. */
+static void
+settings_load_tokens(struct settings *next, config_setting_t *list, const char *path, char **errors)
+{
+	unsigned int i, n = (unsigned int)config_setting_length(list);
+
+	if (!config_setting_is_list(list)) {
+		settings_error(errors, path, config_setting_source_line(list), "%s",
+		               "'tokens' must be a list of { token; role; } groups");
+		return;
+	}
+	next->tokens = calloc(n + 1, sizeof(*next->tokens));
+	if (next->tokens == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, i);
+		int line = config_setting_source_line(g);
+		const char *token = NULL, *role = NULL;
+		size_t k;
+
+		if (!config_setting_is_group(g) || config_setting_length(g) != 2 ||
+		    !config_setting_lookup_string(g, "token", &token) ||
+		    !config_setting_lookup_string(g, "role", &role)) {
+			settings_error(errors, path, line, "%s",
+			               "a token is a group of exactly 'token' and 'role' strings");
+			continue;
+		}
+		if (strlen(token) < 16 || strlen(token) > 256) {
+			settings_error(errors, path, line, "%s", "a token must be 16 to 256 bytes");
+			continue;
+		}
+		if (settings_role_parse(role) == ROLE_NONE) {
+			settings_error(errors, path, line, "%s",
+			               "role must be telephony, supervisor or ops");
+			continue;
+		}
+		for (k = 0; k < next->ntokens; k++)
+			if (strcmp(next->tokens[k].token, token) == 0)
+				break;
+		if (k < next->ntokens) {
+			settings_error(errors, path, line, "%s", "the same token is given twice");
+			continue;
+		}
+		next->tokens[next->ntokens].token = strdup(token);
+		next->tokens[next->ntokens].role = settings_role_parse(role);
+		if (next->tokens[next->ntokens].token != NULL)
+			next->ntokens++;
+	}
+}
+
+/* unix_users = ( { uid = 1001; role = "supervisor"; }, ... ) */
+static void
+settings_load_unix_users(struct settings *next, config_setting_t *list, const char *path,
+                         char **errors)
+{
+	unsigned int i, n = (unsigned int)config_setting_length(list);
+
+	if (!config_setting_is_list(list)) {
+		settings_error(errors, path, config_setting_source_line(list), "%s",
+		               "'unix_users' must be a list of { uid; role; } groups");
+		return;
+	}
+	next->unix_users = calloc(n + 1, sizeof(*next->unix_users));
+	if (next->unix_users == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, i);
+		int line = config_setting_source_line(g), uid;
+		const char *role = NULL;
+
+		if (!config_setting_is_group(g) || config_setting_length(g) != 2 ||
+		    !config_setting_lookup_int(g, "uid", &uid) ||
+		    !config_setting_lookup_string(g, "role", &role) || uid < 0 ||
+		    settings_role_parse(role) == ROLE_NONE) {
+			settings_error(errors, path, line, "%s",
+			               "a unix user is { uid = N; role = "
+			               "\"telephony\"|\"supervisor\"|\"ops\"; }");
+			continue;
+		}
+		next->unix_users[next->nunix_users].uid = uid;
+		next->unix_users[next->nunix_users].role = settings_role_parse(role);
+		next->nunix_users++;
+	}
+}
+
 static const char *const settings_keys[] = {
-    "listen",          "unix",      "db", "policy", "country_code", "max_line",
-    "max_connections", "log_level", NULL,
+    "listen",          "unix",      "db",     "policy",     "country_code",      "max_line",
+    "max_connections", "log_level", "tokens", "unix_users", "unix_default_role", NULL,
 };
 
 /*
@@ -177,7 +340,7 @@ settings_load(struct settings *st, const char *path, char **errors)
 	}
 	next = *st;
 	next.listen = next.unix_path = next.db = next.policy = NULL;
-	if (settings_set(&next.listen, st->listen) == -1 ||
+	if (settings_copy_auth(&next, st) == -1 || settings_set(&next.listen, st->listen) == -1 ||
 	    settings_set(&next.unix_path, st->unix_path) == -1 ||
 	    settings_set(&next.db, st->db) == -1 || settings_set(&next.policy, st->policy) == -1) {
 		settings_error(errors, path, 0, "%s", "out of memory");
@@ -198,6 +361,18 @@ settings_load(struct settings *st, const char *path, char **errors)
 				break;
 		if (settings_keys[k] == NULL) {
 			settings_error(errors, path, line, "unknown setting '%s'", name);
+			continue;
+		}
+		if (strcmp(name, "tokens") == 0) {
+			settings_free_auth_tokens(&next);
+			settings_load_tokens(&next, item, path, errors);
+			continue;
+		}
+		if (strcmp(name, "unix_users") == 0) {
+			free(next.unix_users);
+			next.unix_users = NULL;
+			next.nunix_users = 0;
+			settings_load_unix_users(&next, item, path, errors);
 			continue;
 		}
 		if (strcmp(name, "max_line") == 0 || strcmp(name, "max_connections") == 0) {
@@ -240,6 +415,16 @@ settings_load(struct settings *st, const char *path, char **errors)
 				    "'country_code' must be 1 to 3 digits, not starting with 0");
 			else
 				strcpy(next.country_code, str);
+		} else if (strcmp(name, "unix_default_role") == 0) {
+			if (strcmp(str, "none") == 0)
+				next.unix_default_role = ROLE_NONE;
+			else if (settings_role_parse(str) != ROLE_NONE)
+				next.unix_default_role = settings_role_parse(str);
+			else
+				settings_error(
+				    errors, path, line, "%s",
+				    "'unix_default_role' must be none, telephony, supervisor "
+				    "or ops");
 		} else if (strcmp(name, "log_level") == 0) {
 			if (strcasecmp(str, "warn") == 0)
 				next.log_level = LOG_LEVEL_WARN;

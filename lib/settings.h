@@ -13,6 +13,22 @@
 #define SETTINGS_MAX_LINE_MIN   1024
 #define SETTINGS_MAX_LINE_MAX   (16 * 1024 * 1024)
 
+/* Connection roles; a role's ops are listed in the daemon's op table. */
+enum role { ROLE_NONE = 0, ROLE_TELEPHONY = 1, ROLE_SUPERVISOR = 2, ROLE_OPS = 4 };
+
+/* The role's name, or "none". */
+const char *settings_role_name(int role);
+
+struct settings_token {
+	char *token;
+	int role;
+};
+
+struct settings_unix_user {
+	long uid;
+	int role;
+};
+
 /* Strings are malloc'ed and owned by the settings; an empty listen or unix_path disables it. */
 struct settings {
 	char *listen;
@@ -23,6 +39,13 @@ struct settings {
 	size_t max_line;
 	int max_connections;
 	enum log_level log_level;
+	/* TCP clients authenticate with one of these tokens; none: TCP is ops (loopback only). */
+	struct settings_token *tokens;
+	size_t ntokens;
+	/* Unix socket peers by uid (SO_PEERCRED); others get unix_default_role. */
+	struct settings_unix_user *unix_users;
+	size_t nunix_users;
+	int unix_default_role;
 };
 
 /* Fills in the embedded defaults. Returns -1 when out of memory. */
