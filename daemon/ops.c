@@ -34,6 +34,7 @@ static const struct op ops_table[] = {
 	{"stats",           0,   op_stats},
 	{"policy.check",    0,   op_policy_check},
 	{"policy.reload",   0,   op_policy_reload},
+	{"policy.simulate", 0,   op_policy_simulate},
 };
 #undef T
 #undef S
@@ -58,7 +59,9 @@ ops_job_done(struct job *job)
 	char *line;
 	size_t len;
 
-	if (job->status == STORE_OK) {
+	if (oj->err != PROTO_OK)
+		line = ops_job_error_line(oj->idjson, oj->err, job->errmsg, &len);
+	else if (job->status == STORE_OK) {
 		jb_init(&jb);
 		proto_reply_ok(&jb, oj->idjson);
 		oj->reply(oj, &jb);

@@ -40,6 +40,7 @@ struct ops_job {
 	struct session *s;
 	struct pending *slot;
 	char *idjson;
+	enum proto_error err; /* set by a job that fails for a reason the store did not give */
 	void (*reply)(struct ops_job *oj, struct jbuf *jb);
 	void (*cleanup)(struct ops_job *oj);
 };
@@ -87,6 +88,7 @@ void op_audit_list(struct session *s, struct proto_req *r);
 void op_caller_export(struct session *s, struct proto_req *r);
 void op_policy_check(struct session *s, struct proto_req *r);
 void op_policy_reload(struct session *s, struct proto_req *r);
+void op_policy_simulate(struct session *s, struct proto_req *r);
 /* SIGHUP: reload the configured policy file (op_policy.c). */
 void policy_reload_signal(struct server *srv);
 void op_unsubscribe(struct session *s, struct proto_req *r);
