@@ -105,18 +105,17 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_FOLLOWUP_DONE] = "UPDATE followups SET done_at = ?2, done_by = ?3, done_note = ?4 "
                          "WHERE id = ?1 AND done_at IS NULL",
     [ST_FLAG_LIST] = "SELECT " FLAG_COLUMNS " FROM flags WHERE " FLAG_LIST_WHERE,
-    [ST_FLAG_LIST_BY] = "SELECT " FLAG_COLUMNS " FROM flags WHERE created_by = ?3 AND "
-                        FLAG_LIST_WHERE,
-    [ST_FLAG_LIST_CODE] = "SELECT " FLAG_COLUMNS " FROM flags WHERE code = ?1 AND "
-                          FLAG_LIST_WHERE,
+    [ST_FLAG_LIST_BY] =
+        "SELECT " FLAG_COLUMNS " FROM flags WHERE created_by = ?3 AND " FLAG_LIST_WHERE,
+    [ST_FLAG_LIST_CODE] = "SELECT " FLAG_COLUMNS " FROM flags WHERE code = ?1 AND " FLAG_LIST_WHERE,
     [ST_FOLLOWUP_LIST] = "SELECT " FOLLOWUP_COLUMNS " FROM followups WHERE " FOLLOWUP_LIST_WHERE,
     [ST_FOLLOWUP_LIST_CALLER] = "SELECT " FOLLOWUP_COLUMNS " FROM followups WHERE caller = ?1 "
                                 "AND " FOLLOWUP_LIST_WHERE,
     [ST_AUDIT_LIST] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE " AUDIT_LIST_WHERE,
-    [ST_AUDIT_LIST_SUBJECT] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE subject = ?1 AND "
-                              AUDIT_LIST_WHERE,
-    [ST_AUDIT_LIST_ACTOR] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE actor = ?2 AND "
-                            AUDIT_LIST_WHERE,
+    [ST_AUDIT_LIST_SUBJECT] =
+        "SELECT " AUDIT_COLUMNS " FROM audit WHERE subject = ?1 AND " AUDIT_LIST_WHERE,
+    [ST_AUDIT_LIST_ACTOR] =
+        "SELECT " AUDIT_COLUMNS " FROM audit WHERE actor = ?2 AND " AUDIT_LIST_WHERE,
     [ST_CALLER_REPORTS] = "SELECT " REPORT_COLUMNS " FROM reports WHERE caller = ?1 "
                           "ORDER BY id DESC LIMIT ?2",
     [ST_CALLER_FOLLOWUPS] = "SELECT " FOLLOWUP_COLUMNS " FROM followups WHERE caller = ?1 "
@@ -202,7 +201,7 @@ store_run(struct store *s, enum store_stmt which)
 }
 
 static char *store_vcause(const char *path, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 static char *
 store_vcause(const char *path, const char *fmt, va_list ap)
@@ -1448,8 +1447,8 @@ store_report_find(struct store *s, const char *call_id, const char *code, int *f
 
 /* Inserts the report row and its "report.add" audit row inside an open unit. */
 static enum store_status
-store_report_insert(struct store *s, const struct report_in *in, const char *role,
-                    int64_t flag_id, int64_t fu_id)
+store_report_insert(struct store *s, const struct report_in *in, const char *role, int64_t flag_id,
+                    int64_t fu_id)
 {
 	sqlite3_stmt *st = s->st[ST_REPORT_INSERT];
 	enum store_status status;
@@ -1693,8 +1692,7 @@ store_followup_list(struct store *s, const char *state, const char *caller, int6
 
 enum store_status
 store_audit_list(struct store *s, const char *subject, const char *actor, int64_t since,
-                 int64_t until, size_t limit, int64_t cursor, struct audit_rows *out,
-                 int64_t *next)
+                 int64_t until, size_t limit, int64_t cursor, struct audit_rows *out, int64_t *next)
 {
 	enum store_status status;
 	sqlite3_stmt *st;
@@ -1735,8 +1733,7 @@ store_caller_reports(struct store *s, const char *caller, size_t limit, struct r
 }
 
 enum store_status
-store_caller_followups(struct store *s, const char *caller, size_t limit,
-                       struct followup_list *out)
+store_caller_followups(struct store *s, const char *caller, size_t limit, struct followup_list *out)
 {
 	sqlite3_stmt *st = s->st[ST_CALLER_FOLLOWUPS];
 	enum store_status status;

@@ -91,7 +91,7 @@ struct report_in {
 	const char *caller; /* E.164, or "" when withheld: then no flag is written */
 	const char *code;
 	const char *agent;
-	const char *note;   /* may be NULL */
+	const char *note; /* may be NULL */
 	int64_t ts;
 	int64_t expires_at;        /* of the flag; 0: never */
 	int64_t followup_due;      /* 0: no follow-up */
@@ -169,8 +169,7 @@ void store_audit_write_json(struct jbuf *jb, const struct audit_row *a);
  * is 1 and flag_out and fu_out receive that report's flag and follow-up as they are now.
  */
 enum store_status store_report_add(struct store *s, const struct report_in *in, const char *role,
-                                   struct flag *flag_out, struct followup *fu_out,
-                                   int *duplicate);
+                                   struct flag *flag_out, struct followup *fu_out, int *duplicate);
 
 /*
  * Inserts fu (id and done fields ignored; caller, call_id (may be NULL), due_at, created_by,
@@ -184,15 +183,13 @@ enum store_status store_followup_add(struct store *s, struct followup *fu, const
  * atomically. On STORE_OK out holds the updated follow-up. STORE_NOT_FOUND for an unknown id,
  * STORE_CONFLICT when already done (out holds the follow-up as it is).
  */
-enum store_status store_followup_done(struct store *s, int64_t id, const char *by,
-                                      const char *note, int64_t ts, const char *role,
-                                      struct followup *out);
+enum store_status store_followup_done(struct store *s, int64_t id, const char *by, const char *note,
+                                      int64_t ts, const char *role, struct followup *out);
 enum store_status store_followup_get(struct store *s, int64_t id, struct followup *out);
 
 /* Appends one audit row; detail_json must be a one-line JSON object (NULL: {}). */
 enum store_status store_audit_add(struct store *s, int64_t ts, const char *actor, const char *role,
-                                  const char *action, const char *subject,
-                                  const char *detail_json);
+                                  const char *action, const char *subject, const char *detail_json);
 
 /* Flags matching f, state evaluated at now as flag_state does. An unknown state is an error. */
 enum store_status store_flag_list(struct store *s, const struct flag_filter *f, int64_t now,
