@@ -44,7 +44,7 @@ BAD_JSON = [
 ]
 
 UNKNOWN_OP = [(op, '{"op":%s,"id":"u"}' % json.dumps(op), "unknown_op", "u") for op in [
-    "nope", "policy.simulate", "",
+    "nope", "stats.x", "",
     "PING", "ping ", "flag.add.x", "call", "call.offered.x"]]
 
 NOT_FOUND_CALLS = [
