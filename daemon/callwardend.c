@@ -15,6 +15,7 @@
 
 #include "lifecycle.h"
 #include "log.h"
+#include "notify.h"
 #include "ops.h"
 #include "number.h"
 #include "server.h"
@@ -162,7 +163,7 @@ main(int argc, char **argv)
 	struct writer_db query_db = {
 	    NULL,          query_db_nothing, query_db_nothing, query_db_rollback, store_db_errmsg,
 	    store_db_close};
-	struct event *sigs[3];
+	struct event *sigs[3], *watchdog;
 	struct timeval flush = {0, 200000};
 	char *errors = NULL, *cause = NULL;
 	int ch, check_only = 0, verbose = 0, i;
@@ -287,10 +288,21 @@ main(int argc, char **argv)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
 			fatalx("cannot watch signal %d", signums[i]);
 	}
+	watchdog = notify_watchdog_start(srv.base);
 	log_info("ready");
+	{
+		char status[256];
+
+		snprintf(status, sizeof(status), "READY=1\nSTATUS=routing with policy %s",
+		         srv.policy->version);
+		notify_send(status);
+	}
 
 	event_base_dispatch(srv.base);
 
+	notify_send("STOPPING=1");
+	if (watchdog != NULL)
+		event_free(watchdog);
 	/* Stop taking work, let the writer commit what it holds, flush replies, then close. */
 	listener_close_all(&srv);
 	session_quiesce_all(&srv);

@@ -12,6 +12,7 @@
 #include "jbuf.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "notify.h"
 #include "ops.h"
 
 struct reload_job {
@@ -134,6 +135,13 @@ reload_done(struct job *job)
 		policy_unref(srv->policy);
 		srv->policy = policy_ref(p);
 		lifecycle_policy_changed(srv);
+		{
+			char status[256];
+
+			snprintf(status, sizeof(status), "STATUS=routing with policy %s",
+			         p->version);
+			notify_send(status);
+		}
 	} else if (p == NULL && rj->apply) {
 		log_warnx("policy %s has errors, not reloading", rj->path);
 		if (rj->errors != NULL)
