@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 DEPS=(build-essential cmake pkg-config libevent-dev libsqlite3-dev libconfig-dev check
-      libcjson-dev python3 sqlite3 clang-format)
+      libcjson-dev python3 sqlite3 clang-format systemd)
 
 install_deps() {
 	local missing=() p sudo=""

@@ -10,6 +10,7 @@
 
 #include "calls.h"
 #include "lifecycle.h"
+#include "log.h"
 #include "number.h"
 #include "ops.h"
 #include "route.h"
@@ -74,6 +75,20 @@ offer_decide(struct server *srv, const char *call_id, const char *caller, const 
 	if (record)
 		lifecycle_auto_flag(srv, in.caller, &counters, &srv->flags, in.ts);
 done:
+	if (log_get_level() >= LOG_LEVEL_DEBUG) {
+		char shown[NUMBER_BUFSZ], id[80];
+
+		if (in.caller == NULL)
+			snprintf(shown, sizeof(shown), "withheld");
+		else if (srv->settings.log_full_numbers)
+			snprintf(shown, sizeof(shown), "%s", in.caller);
+		else
+			log_mask_number(shown, sizeof(shown), in.caller);
+		log_debug(
+		    "event=call.offered call_id=\"%s\" caller=%s queue=%s rule=%s degraded=%d",
+		    log_escape(id, sizeof(id), call_id), shown, d->queue->name, d->rule,
+		    d->degraded);
+	}
 	if (record) {
 		lifecycle_offered(srv, call_id, in.caller, in.dialed, key, in.ts, d);
 		ops_count_decision(srv, d->queue->name, d->degraded);

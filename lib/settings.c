@@ -283,8 +283,19 @@ settings_load_unix_users(struct settings *next, config_setting_t *list, const ch
 }
 
 static const char *const settings_keys[] = {
-    "listen",          "unix",      "db",     "policy",     "country_code",      "max_line",
-    "max_connections", "log_level", "tokens", "unix_users", "unix_default_role", NULL,
+    "listen",
+    "unix",
+    "db",
+    "policy",
+    "country_code",
+    "max_line",
+    "max_connections",
+    "log_level",
+    "tokens",
+    "unix_users",
+    "unix_default_role",
+    "log_full_numbers",
+    NULL,
 };
 
 /*
@@ -373,6 +384,14 @@ settings_load(struct settings *st, const char *path, char **errors)
 			next.unix_users = NULL;
 			next.nunix_users = 0;
 			settings_load_unix_users(&next, item, path, errors);
+			continue;
+		}
+		if (strcmp(name, "log_full_numbers") == 0) {
+			if (config_setting_type(item) != CONFIG_TYPE_BOOL)
+				settings_error(errors, path, line, "%s",
+				               "'log_full_numbers' must be true or false");
+			else
+				next.log_full_numbers = config_setting_get_bool(item);
 			continue;
 		}
 		if (strcmp(name, "max_line") == 0 || strcmp(name, "max_connections") == 0) {

@@ -39,6 +39,8 @@ struct settings {
 	size_t max_line;
 	int max_connections;
 	enum log_level log_level;
+	int log_full_numbers; /* debug lines show whole caller numbers instead of the last 4 digits
+	                       */
 	/* TCP clients authenticate with one of these tokens; none: TCP is ops (loopback only). */
 	struct settings_token *tokens;
 	size_t ntokens;
