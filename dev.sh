@@ -32,11 +32,11 @@ build() {
 
 check_format() {
 	local bad
-	bad=$(clang-format --dry-run --Werror lib/*.[ch] daemon/*.[ch] ctl/*.[ch] bench/*.c \
+	bad=$(clang-format --dry-run --Werror lib/*.[ch] daemon/*.[ch] ctl/*.[ch] bench/*.[ch] \
 		tests/*.c 2>&1 | grep -c 'error:' || true)
 	if [ "$bad" != 0 ]; then
 		echo "dev.sh: files not formatted per .clang-format (run clang-format -i):"
-		clang-format --dry-run lib/*.[ch] daemon/*.[ch] ctl/*.[ch] bench/*.c tests/*.c 2>&1 |
+		clang-format --dry-run lib/*.[ch] daemon/*.[ch] ctl/*.[ch] bench/*.[ch] tests/*.c 2>&1 |
 			grep 'error:\|warning:' | cut -d: -f1 | sort -u
 		return 1
 	fi

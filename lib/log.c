@@ -24,7 +24,7 @@ log_get_level(void)
 }
 
 static void log_vwrite(const char *fmt, va_list ap, const char *suffix)
-	__attribute__((format(printf, 1, 0)));
+    __attribute__((format(printf, 1, 0)));
 
 static void
 log_vwrite(const char *fmt, va_list ap, const char *suffix)
