@@ -92,7 +92,7 @@ main(int argc, char **argv)
 	const char *arg, *eq, *value;
 	char name[64];
 	enum ctl_gopt g;
-	int i, oi, dashdash = 0, help = 0, rc;
+	int i, oi, si, dashdash = 0, help = 0, rc;
 	size_t nlen;
 
 	memset(&c, 0, sizeof(c));
@@ -145,6 +145,15 @@ main(int argc, char **argv)
 		}
 		memcpy(name, arg + 2, nlen);
 		name[nlen] = '\0';
+		si = e != NULL ? cmd_switch_index(e, name) : -1;
+		if (si >= 0) {
+			if (eq != NULL)
+				rc = cmd_usage_error(e, "option --%s takes no value", name);
+			else if (a.switches[si])
+				rc = cmd_usage_error(e, "option --%s given twice", name);
+			a.switches[si] = 1;
+			continue;
+		}
 		g = ctl_gopt_find(name);
 		oi = e != NULL ? cmd_option_index(e, name) : -1;
 		if (g == GOPT_NONE && oi < 0) {

@@ -4,17 +4,6 @@
 
 #include "ctl.h"
 
-/* Column widths of the flag table; the reason, last, is cut rather than padded. */
-#define SHOW_W_STATE         7
-#define SHOW_W_CODE          8
-#define SHOW_W_CREATED       16
-#define SHOW_W_EXPIRES       10
-#define SHOW_W_BY            12
-#define SHOW_W_SOURCE        10
-#define SHOW_W_REASON        40
-#define SHOW_W_REVOKE_BY     24
-#define SHOW_W_REVOKE_REASON 60
-
 static void
 cmd_show_route(const cJSON *route)
 {
@@ -41,62 +30,14 @@ cmd_show_route(const cJSON *route)
 		print_field("reason", print_jstr(route, "reason"));
 }
 
-/* A Unix time column: date and time, date only, or the text for null. */
-static void
-cmd_show_time(const cJSON *f, const char *key, int with_time, const char *none, size_t width)
-{
-	char buf[64];
-	long long t;
-
-	if (print_jint(f, key, &t) == 0)
-		print_time(buf, sizeof(buf), t, with_time);
-	else
-		snprintf(buf, sizeof(buf), "%s", none);
-	print_cell(stdout, buf, width, 1);
-	fputs("  ", stdout);
-}
-
-static void
-cmd_show_row(const cJSON *f, int idw)
-{
-	long long id;
-	char buf[64];
-
-	if (print_jint(f, "id", &id) == 0)
-		printf("%*lld  ", idw, id);
-	else
-		printf("%*s  ", idw, "?");
-	print_cell(stdout, print_jstr(f, "state"), SHOW_W_STATE, 1);
-	fputs("  ", stdout);
-	print_cell(stdout, print_jstr(f, "code"), SHOW_W_CODE, 1);
-	fputs("  ", stdout);
-	cmd_show_time(f, "created_at", 1, "-", SHOW_W_CREATED);
-	cmd_show_time(f, "expires_at", 0, "never", SHOW_W_EXPIRES);
-	print_cell(stdout, print_jstr(f, "by"), SHOW_W_BY, 1);
-	fputs("  ", stdout);
-	print_cell(stdout, print_jstr(f, "source"), SHOW_W_SOURCE, 1);
-	fputs("  ", stdout);
-	print_cell(stdout, print_jstr(f, "reason"), SHOW_W_REASON, 0);
-	putchar('\n');
-	if (print_jint(f, "revoked_at", &id) == 0) {
-		print_time(buf, sizeof(buf), id, 1);
-		printf("%*s  revoked %s by ", idw, "", buf);
-		print_cell(stdout, print_jstr(f, "revoked_by"), SHOW_W_REVOKE_BY, 0);
-		fputs(": ", stdout);
-		print_cell(stdout, print_jstr(f, "revoke_reason"), SHOW_W_REVOKE_REASON, 0);
-		putchar('\n');
-	}
-}
-
 static void
 cmd_show_print(const struct reply *rep)
 {
 	const cJSON *flags = cJSON_GetObjectItemCaseSensitive(rep->json, "flags");
 	const cJSON *route = cJSON_GetObjectItemCaseSensitive(rep->json, "route");
 	const cJSON *f, *score = cJSON_GetObjectItemCaseSensitive(rep->json, "score");
-	long long active, id;
-	char digits[32];
-	int nflags = cJSON_GetArraySize(flags), idw = 2, n;
+	long long active;
+	int nflags = cJSON_GetArraySize(flags), idw;
 
 	print_field("caller", print_jstr(rep->json, "caller"));
 	if (cJSON_IsNumber(score))
@@ -111,21 +52,12 @@ cmd_show_print(const struct reply *rep)
 		puts("no flags");
 		return;
 	}
-	cJSON_ArrayForEach(f, flags)
-	{
-		if (print_jint(f, "id", &id) == 0) {
-			n = snprintf(digits, sizeof(digits), "%lld", id);
-			if (n > idw)
-				idw = n;
-		}
-	}
-	printf("%*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", idw, "ID", SHOW_W_STATE, "STATE",
-	       SHOW_W_CODE, "CODE", SHOW_W_CREATED, "CREATED (UTC)", SHOW_W_EXPIRES, "EXPIRES",
-	       SHOW_W_BY, "BY", SHOW_W_SOURCE, "SOURCE", "REASON");
+	idw = print_id_width(flags, 2);
+	print_flag_head(idw, 0);
 	cJSON_ArrayForEach(f, flags)
 	{
 		if (cJSON_IsObject(f))
-			cmd_show_row(f, idw);
+			print_flag_row(f, idw, 0);
 	}
 }
 

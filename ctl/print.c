@@ -2,6 +2,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -189,14 +190,36 @@ print_field(const char *label, const char *value)
 }
 
 void
-print_time(char *buf, size_t size, long long t, int with_time)
+print_time(char *buf, size_t size, long long t, int precision)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
+	size_t n = 0;
 
-	if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0 ||
-	    strftime(buf, size, with_time ? "%Y-%m-%d %H:%M" : "%Y-%m-%d", &tm) == 0)
+	if (gmtime_r(&tt, &tm) != NULL && tm.tm_year + 1900 <= 9999 && tm.tm_year + 1900 >= 0) {
+		if (precision == PRINT_DATE)
+			n = strftime(buf, size, "%Y-%m-%d", &tm);
+		else if (precision == PRINT_MINUTES)
+			n = strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
+		else
+			n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	}
+	if (n == 0)
 		snprintf(buf, size, "%lld", t);
+}
+
+void
+print_time_cell(const cJSON *obj, const char *key, int precision, const char *none, size_t width)
+{
+	char buf[64];
+	long long t;
+
+	if (print_jint(obj, key, &t) == 0)
+		print_time(buf, sizeof(buf), t, precision);
+	else
+		snprintf(buf, sizeof(buf), "%s", none);
+	print_cell(stdout, buf, width, 1);
+	fputs("  ", stdout);
 }
 
 void
@@ -237,4 +260,197 @@ print_decision(const cJSON *d)
 		print_field("degraded", "yes (caller history unavailable)");
 	if (print_jstr(d, "policy") != NULL)
 		print_field("policy", print_jstr(d, "policy"));
+}
+
+int
+print_id_width(const cJSON *arr, int min)
+{
+	const cJSON *item;
+	long long id;
+	char digits[32];
+	int n;
+
+	cJSON_ArrayForEach(item, arr)
+	{
+		if (print_jint(item, "id", &id) == 0) {
+			n = snprintf(digits, sizeof(digits), "%lld", id);
+			if (n > min)
+				min = n;
+		}
+	}
+	return min;
+}
+
+/* Column widths of the flag table; the reason, last, is cut rather than padded. */
+#define FLAG_W_STATE         7
+#define FLAG_W_CODE          8
+#define FLAG_W_CALLER        16
+#define FLAG_W_CREATED       16
+#define FLAG_W_EXPIRES       10
+#define FLAG_W_BY            12
+#define FLAG_W_SOURCE        10
+#define FLAG_W_REASON        40
+#define FLAG_W_REVOKE_BY     24
+#define FLAG_W_REVOKE_REASON 60
+
+void
+print_flag_head(int idw, int with_caller)
+{
+	printf("%*s  %-*s  %-*s  ", idw, "ID", FLAG_W_STATE, "STATE", FLAG_W_CODE, "CODE");
+	if (with_caller)
+		printf("%-*s  ", FLAG_W_CALLER, "CALLER");
+	printf("%-*s  %-*s  %-*s  %-*s  %s\n", FLAG_W_CREATED, "CREATED (UTC)", FLAG_W_EXPIRES,
+	       "EXPIRES", FLAG_W_BY, "BY", FLAG_W_SOURCE, "SOURCE", "REASON");
+}
+
+/* A text column followed by the two spaces that separate columns. */
+static void
+print_col(const cJSON *obj, const char *key, size_t width)
+{
+	print_cell(stdout, print_jstr(obj, key), width, 1);
+	fputs("  ", stdout);
+}
+
+void
+print_flag_row(const cJSON *f, int idw, int with_caller)
+{
+	long long id, t;
+	char buf[64];
+
+	if (print_jint(f, "id", &id) == 0)
+		printf("%*lld  ", idw, id);
+	else
+		printf("%*s  ", idw, "?");
+	print_col(f, "state", FLAG_W_STATE);
+	print_col(f, "code", FLAG_W_CODE);
+	if (with_caller)
+		print_col(f, "caller", FLAG_W_CALLER);
+	print_time_cell(f, "created_at", PRINT_MINUTES, "-", FLAG_W_CREATED);
+	print_time_cell(f, "expires_at", PRINT_DATE, "never", FLAG_W_EXPIRES);
+	print_col(f, "by", FLAG_W_BY);
+	print_col(f, "source", FLAG_W_SOURCE);
+	print_cell(stdout, print_jstr(f, "reason"), FLAG_W_REASON, 0);
+	putchar('\n');
+	if (print_jint(f, "revoked_at", &t) == 0) {
+		print_time(buf, sizeof(buf), t, PRINT_MINUTES);
+		printf("%*s  revoked %s by ", idw, "", buf);
+		print_cell(stdout, print_jstr(f, "revoked_by"), FLAG_W_REVOKE_BY, 0);
+		fputs(": ", stdout);
+		print_cell(stdout, print_jstr(f, "revoke_reason"), FLAG_W_REVOKE_REASON, 0);
+		putchar('\n');
+	}
+}
+
+/*
+ * A JSON string with the escapes JSON requires plus \u escapes for everything print_esc would
+ * escape, so the output stays valid JSON with the same content and cannot drive the terminal.
+ * Bytes that are not UTF-8 cannot be written in JSON at all; they become U+FFFD.
+ */
+static void
+print_json_string(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), len;
+	uint32_t cp;
+
+	fputc('"', f);
+	while (n > 0) {
+		len = print_utf8(p, n, &cp);
+		if (len == 0) {
+			fputs("\\ufffd", f);
+			p++;
+			n--;
+			continue;
+		}
+		if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (char)cp);
+		else if (cp == '\n')
+			fputs("\\n", f);
+		else if (cp == '\t')
+			fputs("\\t", f);
+		else if (cp == '\r')
+			fputs("\\r", f);
+		else if (print_unsafe(cp))
+			fprintf(f, "\\u%04x", (unsigned)cp);
+		else
+			fwrite(p, 1, len, f);
+		p += len;
+		n -= len;
+	}
+	fputc('"', f);
+}
+
+static void
+print_json_number(FILE *f, double v)
+{
+	char tmp[40];
+	int prec;
+
+	if (!isfinite(v)) {
+		fputs("null", f);
+		return;
+	}
+	if (fabs(v) < 9007199254740992.0 && v == (double)(long long)v) {
+		fprintf(f, "%lld", (long long)v);
+		return;
+	}
+	/* The shortest of %.15g..%.17g that reads back as the same double. */
+	for (prec = 15; prec < 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+	fputs(tmp, f);
+}
+
+/* Members of the top-level object that print_json leaves out, when asked to. */
+static int
+print_json_envelope(const cJSON *item, int depth, int without_envelope)
+{
+	return without_envelope && depth == 0 && item->string != NULL &&
+	       (strcmp(item->string, "ok") == 0 || strcmp(item->string, "id") == 0);
+}
+
+static void
+print_json_value(FILE *f, const cJSON *v, int depth, int without_envelope)
+{
+	const cJSON *item;
+	int obj = cJSON_IsObject(v), first = 1;
+
+	if (cJSON_IsString(v))
+		print_json_string(f, v->valuestring);
+	else if (cJSON_IsNumber(v))
+		print_json_number(f, v->valuedouble);
+	else if (cJSON_IsTrue(v))
+		fputs("true", f);
+	else if (cJSON_IsFalse(v))
+		fputs("false", f);
+	else if (obj || cJSON_IsArray(v)) {
+		fputc(obj ? '{' : '[', f);
+		cJSON_ArrayForEach(item, v)
+		{
+			if (obj && print_json_envelope(item, depth, without_envelope))
+				continue;
+			fprintf(f, "%s\n%*s", first ? "" : ",", 2 * (depth + 1), "");
+			first = 0;
+			if (obj) {
+				print_json_string(f, item->string != NULL ? item->string : "");
+				fputs(": ", f);
+			}
+			print_json_value(f, item, depth + 1, 0);
+		}
+		if (first)
+			fputc(obj ? '}' : ']', f);
+		else
+			fprintf(f, "\n%*s%c", 2 * depth, "", obj ? '}' : ']');
+	} else
+		fputs("null", f);
+}
+
+void
+print_json(FILE *f, const cJSON *v, int without_envelope)
+{
+	print_json_value(f, v, 0, without_envelope);
+	fputc('\n', f);
 }
