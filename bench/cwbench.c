@@ -1,4 +1,4 @@
-/* cwbench: fills a database with flagged callers and drives call.offered load at callwardend. */
+/* cwbench: fills a database with flagged callers and drives call-event load at callwardend. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -56,8 +56,11 @@ cwbench_usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: cwbench prefill --db PATH [--callers N] [--seed S]\n"
-	        "       cwbench load [--tcp HOST:PORT | --unix PATH] [--conns N] [--pipeline K]\n"
-	        "                    [--seconds S] [--warmup S] [--callers N] [--flagged-ratio R]\n"
+	        "       cwbench load [--mode offered|lifecycle|distinct] [--tcp HOST:PORT | --unix "
+	        "PATH]\n"
+	        "                    [--conns N] [--pipeline K] [--seconds S] [--warmup S]\n"
+	        "                    [--callers N] [--flagged-ratio R] [--caller-range N]\n"
+	        "                    [--numbers N] [--rate R] [--policy PATH] [--progress S]\n"
 	        "                    [--threads T] [--pid PID] [--seed S]\n"
 	        "See docs/benchmark.md.\n");
 }
