@@ -249,6 +249,8 @@ main(int argc, char **argv)
 	}
 	log_info("policy %s version=%s", srv.settings.policy, srv.policy->version);
 
+	if (store_global_init() == -1)
+		log_warnx("cannot turn off SQLite memory statistics; lookups will contend");
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	if (evthread_use_pthreads() == -1)

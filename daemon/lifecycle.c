@@ -242,6 +242,44 @@ lifecycle_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* While reading is held: resume every connection once the call log has caught up. */
+static void
+lifecycle_calllog_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	/* A failing database is not waited for: its writer bounds what it keeps itself. */
+	if (writer_backlog(srv->calllog_writer) > CALLLOG_BACKLOG_LOW &&
+	    !writer_failing(srv->calllog_writer))
+		return;
+	srv->calllog_full = 0;
+	event_del(srv->calllog_wait);
+	log_info("call log caught up backlog=%zu: reading again",
+	         writer_backlog(srv->calllog_writer));
+	session_resume_all(srv);
+}
+
+int
+lifecycle_backlogged(struct server *srv)
+{
+	static const struct timeval poll = {0, 10000};
+
+	if (srv->calllog_full)
+		return 1;
+	if (srv->calllog_writer == NULL ||
+	    writer_backlog(srv->calllog_writer) < CALLLOG_BACKLOG_HIGH ||
+	    writer_failing(srv->calllog_writer))
+		return 0;
+	if (srv->calllog_wait == NULL || event_add(srv->calllog_wait, &poll) == -1)
+		return 0; /* nothing would wake the connections: never hold them */
+	srv->calllog_full = 1;
+	log_warnx("call log behind backlog=%zu: holding reads until it catches up",
+	          writer_backlog(srv->calllog_writer));
+	return 1;
+}
+
 static struct nuisance_cfg
 lifecycle_nuisance_cfg(const struct policy *p)
 {
@@ -336,11 +374,13 @@ lifecycle_start(struct server *srv, char **cause)
 	srv->calllog_writer = writer_start(srv->base, &db, CALLLOG_INTERVAL_MS, cause);
 	if (srv->calllog_writer == NULL)
 		return -1;
+	writer_retain(srv->calllog_writer, 2 * CALLLOG_BACKLOG_HIGH);
 	srv->calllog_reader = calllog_open(srv->settings.db, 0, cause);
 	if (srv->calllog_reader == NULL)
 		return -1;
+	srv->calllog_wait = event_new(srv->base, -1, EV_PERSIST, lifecycle_calllog_wait_cb, srv);
 	srv->tick = event_new(srv->base, -1, EV_PERSIST, lifecycle_tick_cb, srv);
-	if (srv->tick == NULL || event_add(srv->tick, &second) == -1) {
+	if (srv->calllog_wait == NULL || srv->tick == NULL || event_add(srv->tick, &second) == -1) {
 		*cause = strdup("cannot start the call tick");
 		return -1;
 	}
@@ -353,6 +393,10 @@ lifecycle_stop(struct server *srv)
 	if (srv->tick != NULL)
 		event_free(srv->tick);
 	srv->tick = NULL;
+	if (srv->calllog_wait != NULL)
+		event_free(srv->calllog_wait);
+	srv->calllog_wait = NULL;
+	srv->calllog_full = 0;
 	writer_stop(srv->calllog_writer);
 	srv->calllog_writer = NULL;
 	calllog_close(srv->calllog_reader);

@@ -16,6 +16,11 @@
 int lifecycle_start(struct server *srv, char **cause);
 /* Commits what the call-log thread holds and closes everything. */
 void lifecycle_stop(struct server *srv);
+/*
+ * 1 while the call-log thread is too far behind for connections to be read; the daemon then
+ * resumes them itself once it has caught up.
+ */
+int lifecycle_backlogged(struct server *srv);
 /* Applies a reloaded policy's nuisance and call settings. */
 void lifecycle_policy_changed(struct server *srv);
 

@@ -15,6 +15,7 @@
 
 #include <event2/buffer.h>
 
+#include "lifecycle.h"
 #include "log.h"
 #include "server.h"
 #include "sub.h"
@@ -157,7 +158,8 @@ session_resume(struct session *s)
 	if (s->bev == NULL || !s->paused)
 		return;
 	if (s->npending >= SESSION_PENDING_MAX / 2 ||
-	    evbuffer_get_length(bufferevent_get_output(s->bev)) >= SESSION_OUTPUT_HIGH / 2)
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) >= SESSION_OUTPUT_HIGH / 2 ||
+	    lifecycle_backlogged(s->srv))
 		return;
 	s->paused = 0;
 	if (!s->read_eof)
@@ -218,8 +220,9 @@ session_read_cb(struct bufferevent *bev, void *arg)
 		char *line;
 
 		if (s->npending >= SESSION_PENDING_MAX ||
-		    evbuffer_get_length(bufferevent_get_output(bev)) >= SESSION_OUTPUT_HIGH) {
-			/* Backpressure: the client is not reading, or the writer is behind. */
+		    evbuffer_get_length(bufferevent_get_output(bev)) >= SESSION_OUTPUT_HIGH ||
+		    lifecycle_backlogged(s->srv)) {
+			/* Backpressure: the client is not reading, or a writer is behind. */
 			s->paused = 1;
 			bufferevent_disable(bev, EV_READ);
 			break;
@@ -303,6 +306,30 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		session_close(s, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	else
 		session_close(s, "event");
+}
+
+void
+session_resume_all(struct server *srv)
+{
+	struct session **held, *s;
+	size_t n = 0, i;
+
+	/* Handling one connection's lines may close others: hold them all first. */
+	held = calloc(srv->nsessions + 1, sizeof(*held));
+	if (held == NULL) {
+		log_warnx("out of memory: connections resume on their next event");
+		return;
+	}
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+	{
+		s->refs++;
+		held[n++] = s;
+	}
+	for (i = 0; i < n; i++) {
+		session_resume(held[i]);
+		session_unref(held[i]);
+	}
+	free(held);
 }
 
 void

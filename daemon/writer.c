@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,12 @@ struct writer {
 	int stop;
 	int efd;
 	int interval_ms;
-	size_t backlog; /* submitted, not yet done */
+	/* Submitted, not yet done. Atomic so the loop can read it for backpressure without the
+	 * lock. */
+	atomic_size_t backlog;
+	atomic_int failing; /* the last batch could not be committed */
+	size_t retain_max;  /* interval writers: most jobs kept for retry while failing */
+	uint64_t dropped;   /* jobs given up while failing, thread only */
 	struct event *ev;
 	struct writer_db db; /* the connection, used only by the thread */
 };
@@ -45,16 +51,18 @@ writer_fail_all(struct job_queue *batch, enum store_status st, const char *msg)
 	}
 }
 
-static void
+/* Runs a batch in one transaction. Returns its commit's status: not OK when nothing was kept. */
+static enum store_status
 writer_run_batch(struct writer *w, struct job_queue *batch)
 {
 	struct job *job;
 	enum store_status st;
+	char msg[256];
 
 	st = w->db.begin(w->db.db);
 	if (st != STORE_OK) {
 		writer_fail_all(batch, st, w->db.errmsg(w->db.db));
-		return;
+		return st;
 	}
 	STAILQ_FOREACH(job, batch, entry)
 	{
@@ -63,15 +71,21 @@ writer_run_batch(struct writer *w, struct job_queue *batch)
 		job->run(w->db.db, job);
 		if (job->status == STORE_BUSY || job->status == STORE_ERROR)
 			snprintf(job->errmsg, sizeof(job->errmsg), "%s", w->db.errmsg(w->db.db));
+		if (job->status == STORE_BUSY && w->interval_ms > 0) {
+			/* Locked out: every later row would wait as long. Retry the batch whole. */
+			snprintf(msg, sizeof(msg), "%s", job->errmsg);
+			w->db.rollback(w->db.db);
+			writer_fail_all(batch, STORE_BUSY, msg);
+			return STORE_BUSY;
+		}
 	}
 	st = w->db.commit(w->db.db);
 	if (st != STORE_OK) {
-		char msg[256];
-
 		snprintf(msg, sizeof(msg), "%s", w->db.errmsg(w->db.db));
 		w->db.rollback(w->db.db);
 		writer_fail_all(batch, st, msg);
 	}
+	return st;
 }
 
 /* Queues finished jobs for their done callbacks; jobs nobody waits for are freed here. */
@@ -80,14 +94,15 @@ writer_hand_back(struct writer *w, struct job_queue *batch)
 {
 	struct job_queue keep;
 	struct job *job;
-	size_t freed = 0;
+	size_t freed = 0, failed = 0;
+	char why[256] = "";
 
 	STAILQ_INIT(&keep);
 	while ((job = STAILQ_FIRST(batch)) != NULL) {
 		STAILQ_REMOVE_HEAD(batch, entry);
 		if (job->done == NULL) {
-			if (job->status != STORE_OK)
-				log_warnx("writer: a write failed: %s", job->errmsg);
+			if (job->status != STORE_OK && failed++ == 0)
+				snprintf(why, sizeof(why), "%s", job->errmsg);
 			free(job);
 			freed++;
 		} else
@@ -95,8 +110,56 @@ writer_hand_back(struct writer *w, struct job_queue *batch)
 	}
 	pthread_mutex_lock(&w->lock);
 	STAILQ_CONCAT(&w->done, &keep);
-	w->backlog -= freed;
 	pthread_mutex_unlock(&w->lock);
+	atomic_fetch_sub_explicit(&w->backlog, freed, memory_order_relaxed);
+	if (failed > 0) /* one line for the batch, not one per row */
+		log_warnx("writer: %zu writes failed: %s", failed, why);
+}
+
+/*
+ * An interval writer whose batch could not be committed (a locked database, a full disk) keeps
+ * it for the next interval instead of losing it, up to retain_max jobs; beyond that the oldest
+ * are given up and counted. Jobs with a done callback are never held: they fail at once.
+ */
+static void
+writer_retry_later(struct writer *w, struct job_queue *batch, const char *why)
+{
+	struct job_queue failed, keep;
+	struct job *job;
+	size_t n = 0;
+	uint64_t dropped = 0;
+
+	STAILQ_INIT(&failed);
+	STAILQ_INIT(&keep);
+	while ((job = STAILQ_FIRST(batch)) != NULL) {
+		STAILQ_REMOVE_HEAD(batch, entry);
+		if (job->done != NULL)
+			STAILQ_INSERT_TAIL(&failed, job, entry);
+		else
+			STAILQ_INSERT_TAIL(&keep, job, entry);
+	}
+	if (!atomic_exchange(&w->failing, 1))
+		log_warnx("writer: cannot commit (%s): keeping up to %zu writes to retry", why,
+		          w->retain_max);
+	pthread_mutex_lock(&w->lock);
+	STAILQ_CONCAT(&keep, &w->todo); /* the failed batch goes first: order is kept */
+	STAILQ_CONCAT(&w->todo, &keep);
+	STAILQ_FOREACH(job, &w->todo, entry)
+	n++;
+	while (n > w->retain_max && (job = STAILQ_FIRST(&w->todo)) != NULL) {
+		STAILQ_REMOVE_HEAD(&w->todo, entry);
+		free(job);
+		dropped++;
+		n--;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (dropped > 0) {
+		atomic_fetch_sub_explicit(&w->backlog, dropped, memory_order_relaxed);
+		w->dropped += dropped;
+		log_warnx("writer: gave up %llu writes while the database fails (%llu so far)",
+		          (unsigned long long)dropped, (unsigned long long)w->dropped);
+	}
+	writer_hand_back(w, &failed);
 }
 
 static void *
@@ -130,7 +193,18 @@ writer_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 
 		if (!STAILQ_EMPTY(&batch)) {
-			writer_run_batch(w, &batch);
+			char why[256];
+
+			if (writer_run_batch(w, &batch) != STORE_OK && w->interval_ms > 0 &&
+			    !stop) {
+				snprintf(why, sizeof(why), "%s", STAILQ_FIRST(&batch)->errmsg);
+				writer_retry_later(w, &batch, why);
+				if (write(w->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+					log_warn("writer: eventfd");
+				continue;
+			}
+			if (atomic_exchange(&w->failing, 0))
+				log_info("writer: committing again");
 			writer_hand_back(w, &batch);
 			if (write(w->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
 				log_warn("writer: eventfd");
@@ -158,11 +232,8 @@ writer_drain(struct writer *w)
 		job->done(job);
 		n++;
 	}
-	if (n > 0) {
-		pthread_mutex_lock(&w->lock);
-		w->backlog -= n;
-		pthread_mutex_unlock(&w->lock);
-	}
+	if (n > 0)
+		atomic_fetch_sub_explicit(&w->backlog, n, memory_order_relaxed);
 }
 
 static void
@@ -187,6 +258,8 @@ writer_start(struct event_base *base, const struct writer_db *db, int interval_m
 		*cause = strdup("out of memory");
 		return NULL;
 	}
+	atomic_init(&w->backlog, 0);
+	atomic_init(&w->failing, 0);
 	STAILQ_INIT(&w->todo);
 	STAILQ_INIT(&w->done);
 	pthread_mutex_init(&w->lock, NULL);
@@ -220,15 +293,24 @@ fail:
 	return NULL;
 }
 
+void
+writer_retain(struct writer *w, size_t max)
+{
+	pthread_mutex_lock(&w->lock);
+	w->retain_max = max;
+	pthread_mutex_unlock(&w->lock);
+}
+
+int
+writer_failing(struct writer *w)
+{
+	return atomic_load(&w->failing);
+}
+
 size_t
 writer_backlog(struct writer *w)
 {
-	size_t n;
-
-	pthread_mutex_lock(&w->lock);
-	n = w->backlog;
-	pthread_mutex_unlock(&w->lock);
-	return n;
+	return atomic_load_explicit(&w->backlog, memory_order_relaxed);
 }
 
 void
@@ -236,7 +318,7 @@ writer_submit(struct writer *w, struct job *job)
 {
 	pthread_mutex_lock(&w->lock);
 	STAILQ_INSERT_TAIL(&w->todo, job, entry);
-	w->backlog++;
+	atomic_fetch_add_explicit(&w->backlog, 1, memory_order_relaxed);
 	/* An interval writer wakes on its own timer: no signal (and syscall) per event. */
 	if (w->interval_ms == 0)
 		pthread_cond_signal(&w->wake);

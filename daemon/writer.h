@@ -49,6 +49,13 @@ struct writer;
  */
 struct writer *writer_start(struct event_base *base, const struct writer_db *db, int interval_ms,
                             char **cause);
+/*
+ * An interval writer keeps at most max jobs for retry while its commits fail (the oldest beyond
+ * are given up, counted and logged); the default 0 keeps none.
+ */
+void writer_retain(struct writer *w, size_t max);
+/* 1 while the writer's last commit failed. */
+int writer_failing(struct writer *w);
 /* Jobs waiting or running: for backpressure and stats. */
 size_t writer_backlog(struct writer *w);
 /* Hands a job to the thread. Never blocks on the database. */

@@ -461,6 +461,12 @@ store_setup_reader(struct store *s, const char *path, char **cause)
 	return 0;
 }
 
+int
+store_global_init(void)
+{
+	return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK ? 0 : -1;
+}
+
 struct store *
 store_open(const char *path, enum store_role role, int busy_ms, char **cause)
 {

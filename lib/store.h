@@ -33,6 +33,13 @@ extern const size_t store_nmigrations;
 struct store;
 
 /*
+ * Call once before any other SQLite use in the process. Turns off SQLite's memory statistics:
+ * they take one global mutex on every allocation, which serialises the loop's lookups with the
+ * writer threads. Returns -1 when SQLite was already in use.
+ */
+int store_global_init(void);
+
+/*
  * Opens path (":memory:" works for tests, with the writer role). A writer creates the file,
  * switches to WAL and migrates to the newest schema. busy_ms bounds waiting on a lock. Returns
  * NULL with *cause (caller frees) on failure.

@@ -89,6 +89,39 @@ class LockedDatabase(cwtest.DaemonCase):
         t.join()
         self.assertIs(self.ok(add_req(new_caller()))["ok"], True)
 
+    def test_call_log_survives_a_lock(self):
+        # The call-log thread cannot commit while the lock is held: it keeps its rows and
+        # writes them once the lock goes, and decisions never wait for it.
+        ready = threading.Event()
+        t = self.hold(self.daemon.db, 3.0, ready)
+        n = 200
+        now = int(time.time())  # recent: rows at T0 would be older than the retention
+        for i in range(n):
+            start = time.monotonic()
+            r = self.ok({"op": "call.offered", "call_id": "lk-%d" % i, "caller": new_caller(),
+                         "ts": now})
+            self.assertLess(time.monotonic() - start, 0.5, "decision waited for the call log")
+            self.assertEqual(r["queue"], "standard", r)
+            self.ok({"op": "call.ended", "call_id": "lk-%d" % i, "ended_by": "caller",
+                     "ts": now + 5})
+            if i % 50 == 0:
+                time.sleep(0.3)  # let several commit attempts fail while the lock is held
+        t.join()
+        db = sqlite3.connect(self.daemon.db, timeout=5)
+        self.addCleanup(db.close)
+        deadline = time.monotonic() + 10
+        while True:
+            rows = db.execute("SELECT count(*), count(ended_at) FROM calls "
+                              "WHERE call_id LIKE 'lk-%'").fetchone()
+            if rows == (n, n) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(rows, (n, n), "call-log rows lost to the lock")
+        log = self.daemon.log()
+        self.assertRegex(log, r"writer: cannot commit \(.*\): keeping up to \d+ writes")
+        self.assertIn("writer: committing again", log)
+        self.assertNotIn("gave up", log)
+
     def test_unreadable_database_degrades(self):
         # An exclusive-mode lock cannot be had while the daemon's WAL connections are open, so
         # the flags table is renamed away from outside: every lookup of the history then fails.
