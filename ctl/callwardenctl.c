@@ -7,9 +7,9 @@
 #include "ctl.h"
 
 /* Global options that take a value. */
-enum ctl_gopt { GOPT_SOCKET, GOPT_TCP, GOPT_TIMEOUT, GOPT_NONE };
+enum ctl_gopt { GOPT_SOCKET, GOPT_TCP, GOPT_TIMEOUT, GOPT_TOKEN_FILE, GOPT_NONE };
 
-static const char *const ctl_gopt_names[] = {"socket", "tcp", "timeout", NULL};
+static const char *const ctl_gopt_names[] = {"socket", "tcp", "timeout", "token-file", NULL};
 
 static enum ctl_gopt
 ctl_gopt_find(const char *name)
@@ -50,8 +50,12 @@ ctl_finish(struct ctl *c, const struct cmd_entry *e)
 		if (!ctl_valid_tcp(c->tcp))
 			return cmd_usage_error(e, "--tcp wants HOST:PORT, not '%s'", c->tcp);
 		snprintf(c->endpoint, sizeof(c->endpoint), "tcp %s", c->tcp);
-		return 0;
+		return client_token_load(c);
 	}
+	/* Over the Unix socket the daemon takes the role from the peer's uid. */
+	if (c->token_file != NULL)
+		return cmd_usage_error(e, "--token-file is for --tcp; over the Unix socket the "
+		                          "daemon gives the role of your user id");
 	if (c->socket_path == NULL) {
 		env = getenv(CTL_SOCKET_ENV);
 		c->socket_path = env != NULL && env[0] != '\0' ? env : CTL_DEFAULT_SOCKET;
@@ -72,10 +76,14 @@ ctl_set_gopt(struct ctl *c, const struct cmd_entry *e, enum ctl_gopt g, const ch
 	case GOPT_TCP:
 		c->tcp = value;
 		break;
+	case GOPT_TOKEN_FILE:
+		c->token_file = value;
+		break;
 	case GOPT_TIMEOUT:
 		if (cmd_parse_positive(value, CTL_MAX_TIMEOUT, &c->timeout_s) == -1)
 			return cmd_usage_error(e, "--timeout wants seconds (up to %.0f), not '%s'",
 			                       CTL_MAX_TIMEOUT, value);
+		c->timeout_given = 1;
 		break;
 	case GOPT_NONE:
 		break;
@@ -88,7 +96,7 @@ main(int argc, char **argv)
 {
 	struct ctl c;
 	struct cmd_args a;
-	const struct cmd_entry *e = NULL;
+	const struct cmd_entry *e = NULL, *sub;
 	const char *arg, *eq, *value;
 	char name[64];
 	enum ctl_gopt g;
@@ -111,6 +119,12 @@ main(int argc, char **argv)
 				e = cmd_find(arg);
 				if (e == NULL)
 					rc = cmd_usage_error(NULL, "unknown command '%s'", arg);
+			} else if (e->subs != NULL) {
+				sub = cmd_find_sub(e, arg);
+				if (sub == NULL)
+					rc = cmd_usage_error(e, "unknown %s command '%s'", e->name,
+					                     arg);
+				e = sub != NULL ? sub : e;
 			} else
 				a.argv[a.argc++] = argv[i];
 			continue;
@@ -191,13 +205,16 @@ main(int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if (a.argc < e->min_args)
+	if (e->subs != NULL)
+		rc = cmd_usage_error(e, "%s: missing subcommand", e->name);
+	else if (a.argc < e->min_args)
 		rc = cmd_usage_error(e, "%s: missing argument", e->name);
 	else if (a.argc > e->max_args)
 		rc = cmd_usage_error(e, "%s: too many arguments", e->name);
 	else if (e == &cmd_help_entry || (rc = ctl_finish(&c, e)) == 0)
 		rc = e->exec(&c, e, &a);
 out:
+	client_token_free(&c);
 	free(a.argv);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "callwardenctl: cannot write output\n");

@@ -207,16 +207,70 @@ client_connect_tcp(struct ctl *c, struct client_conn *cc, int64_t deadline)
 	return CLIENT_OK;
 }
 
+/*
+ * Proves the connection's role before the command's own request: a daemon with tokens answers
+ * anything else on TCP with unauthorized.
+ */
+static enum client_status
+client_hello(struct ctl *c, struct client_conn *cc, int64_t deadline)
+{
+	struct jbuf jb;
+	struct reply rep;
+	enum client_status st;
+	int rc;
+
+	jb_init(&jb);
+	jb_obj_begin(&jb);
+	jb_kstr(&jb, "op", "hello");
+	jb_kstr(&jb, "token", c->token);
+	jb_obj_end(&jb);
+	jb_append(&jb, "\n", 1);
+	if (jb.oom) {
+		fprintf(stderr, "callwardenctl: out of memory\n");
+		st = CLIENT_FAIL;
+	} else
+		st = client_request(c, cc, jb.data, jb.len, deadline, &rep);
+	/* Best effort: no copy of the token outlives the request. */
+	if (jb.data != NULL)
+		explicit_bzero(jb.data, jb.cap);
+	jb_free(&jb);
+	if (st != CLIENT_OK)
+		return st;
+	rc = cmd_reply_status(c, &rep);
+	if (rc == CTL_EXIT_ERROR) {
+		fprintf(stderr, "callwardenctl: %s refused the token from %s\n", c->endpoint,
+		        c->token_from);
+		st = CLIENT_REFUSED;
+	} else if (rc != CTL_EXIT_OK)
+		st = CLIENT_FAIL;
+	client_reply_free(&rep);
+	return st;
+}
+
 enum client_status
 client_open(struct ctl *c, struct client_conn *cc, int wakefd, int64_t deadline)
 {
+	enum client_status st;
+
 	memset(cc, 0, sizeof(*cc));
 	cc->fd = -1;
 	cc->wakefd = wakefd;
 	jb_init(&cc->in);
-	if (c->tcp != NULL)
-		return client_connect_tcp(c, cc, deadline);
-	return client_connect_unix(c, cc, deadline);
+	if (c->tcp == NULL)
+		return client_connect_unix(c, cc, deadline);
+	st = client_connect_tcp(c, cc, deadline);
+	if (st == CLIENT_OK && c->token != NULL)
+		st = client_hello(c, cc, deadline);
+	return st;
+}
+
+int
+client_exit(enum client_status st)
+{
+	if (st == CLIENT_OK || st == CLIENT_STOPPED)
+		return CTL_EXIT_OK;
+	/* The daemon answered, with a refusal: like any error reply. */
+	return st == CLIENT_REFUSED ? CTL_EXIT_ERROR : CTL_EXIT_UNREACHABLE;
 }
 
 void
@@ -404,18 +458,125 @@ client_reply_free(struct reply *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
+enum client_status
+client_request(struct ctl *c, struct client_conn *cc, const char *req, size_t len, int64_t deadline,
+               struct reply *rep)
+{
+	enum client_status st = client_send(c, cc, req, len, deadline);
+
+	memset(rep, 0, sizeof(*rep));
+	return st == CLIENT_OK ? client_reply(c, cc, deadline, rep) : st;
+}
+
 int
 client_call(struct ctl *c, const char *req, size_t len, struct reply *rep)
 {
 	int64_t deadline = client_deadline(c);
 	struct client_conn cc;
-	int rc = CTL_EXIT_UNREACHABLE;
+	enum client_status st;
 
 	memset(rep, 0, sizeof(*rep));
-	if (client_open(c, &cc, -1, deadline) == CLIENT_OK &&
-	    client_send(c, &cc, req, len, deadline) == CLIENT_OK &&
-	    client_reply(c, &cc, deadline, rep) == CLIENT_OK)
-		rc = CTL_EXIT_OK;
+	st = client_open(c, &cc, -1, deadline);
+	if (st == CLIENT_OK)
+		st = client_request(c, &cc, req, len, deadline, rep);
 	client_close(&cc);
-	return rc;
+	return client_exit(st);
+}
+
+/* Reads the first line of a token file, at most CTL_TOKEN_MAX bytes; a usage error or 0. */
+static int
+client_token_read(struct ctl *c)
+{
+	char buf[CTL_TOKEN_MAX + 2];
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	fd = open(c->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		cmd_usage_error(NULL, "--token-file %s: %s", c->token_file, strerror(errno));
+		return -1;
+	}
+	/* A file, or a pipe such as /dev/stdin from a secret store: read to the end. */
+	for (;;) {
+		r = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == sizeof(buf) - 1)
+			break;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (r == -1) {
+		explicit_bzero(buf, sizeof(buf));
+		cmd_usage_error(NULL, "--token-file %s: %s", c->token_file, strerror(errno));
+		return -1;
+	}
+	/* One line; its newline (and a \r before it) is not part of the token. */
+	n = strcspn(buf, "\n");
+	if (buf[n] == '\n' && buf[n + 1] != '\0')
+		n = sizeof(buf); /* a second line: not a token file */
+	else {
+		buf[n] = '\0';
+		if (n > 0 && buf[n - 1] == '\r')
+			buf[--n] = '\0';
+	}
+	if (n <= CTL_TOKEN_MAX)
+		c->token = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (n > CTL_TOKEN_MAX) {
+		cmd_usage_error(NULL, "--token-file %s: wants one line of at most %d bytes",
+		                c->token_file, CTL_TOKEN_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int
+client_token_load(struct ctl *c)
+{
+	const char *env = getenv(CTL_TOKEN_ENV), *p;
+
+	if (c->token_file != NULL) {
+		snprintf(c->token_from, sizeof(c->token_from), "--token-file %s", c->token_file);
+		if (client_token_read(c) == -1)
+			return CTL_EXIT_USAGE;
+	} else if (env != NULL && env[0] != '\0') {
+		snprintf(c->token_from, sizeof(c->token_from), "$%s", CTL_TOKEN_ENV);
+		if (strlen(env) > CTL_TOKEN_MAX) {
+			cmd_usage_error(NULL, "$%s: longer than %d bytes", CTL_TOKEN_ENV,
+			                CTL_TOKEN_MAX);
+			return CTL_EXIT_USAGE;
+		}
+		c->token = strdup(env);
+	} else
+		return 0;
+	if (c->token == NULL) {
+		fprintf(stderr, "callwardenctl: out of memory\n");
+		return CTL_EXIT_UNREACHABLE;
+	}
+	/* The message names where the token came from; the token itself is never printed. */
+	for (p = c->token; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			break;
+	if (c->token[0] == '\0' || *p != '\0') {
+		cmd_usage_error(NULL, "%s: the token is empty or holds control characters",
+		                c->token_from);
+		client_token_free(c);
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
+void
+client_token_free(struct ctl *c)
+{
+	if (c->token != NULL) {
+		explicit_bzero(c->token, strlen(c->token));
+		free(c->token);
+		c->token = NULL;
+	}
 }

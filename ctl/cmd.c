@@ -5,33 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
 /* Adding a command: one cmd_<name>.c defining cmd_<name>_entry, and one line here. */
 const struct cmd_entry *const cmd_table[] = {
-    &cmd_ping_entry,
-    &cmd_route_entry,
-    &cmd_flag_entry,
-    &cmd_revoke_entry,
-    &cmd_show_entry,
-    &cmd_report_entry,
-    &cmd_tail_entry,
-    &cmd_flags_entry,
-    &cmd_followups_entry,
-    &cmd_followup_entry,
-    &cmd_done_entry,
-    &cmd_audit_entry,
-    &cmd_export_entry,
-    &cmd_stats_entry,
-    &cmd_send_entry,
-    &cmd_help_entry,
-    NULL,
+    &cmd_ping_entry,     &cmd_route_entry, &cmd_flag_entry,
+    &cmd_revoke_entry,   &cmd_show_entry,  &cmd_report_entry,
+    &cmd_tail_entry,     &cmd_flags_entry, &cmd_followups_entry,
+    &cmd_followup_entry, &cmd_done_entry,  &cmd_audit_entry,
+    &cmd_export_entry,   &cmd_stats_entry, &cmd_policy_entry,
+    &cmd_send_entry,     &cmd_help_entry,  NULL,
 };
 
 #define CMD_SYNOPSIS                                                                               \
-	"callwardenctl [--socket PATH | --tcp HOST:PORT] [--json] [--timeout SECONDS] COMMAND "    \
-	"[ARGS]"
+	"callwardenctl [--socket PATH | --tcp HOST:PORT [--token-file PATH]] [--json]\n"           \
+	"                     [--timeout SECONDS] COMMAND [ARGS]"
 
 const struct cmd_entry *
 cmd_find(const char *name)
@@ -41,6 +31,18 @@ cmd_find(const char *name)
 	for (i = 0; cmd_table[i] != NULL; i++)
 		if (strcmp(cmd_table[i]->name, name) == 0)
 			return cmd_table[i];
+	return NULL;
+}
+
+const struct cmd_entry *
+cmd_find_sub(const struct cmd_entry *e, const char *word)
+{
+	size_t i, n = strlen(e->name);
+
+	for (i = 0; e->subs != NULL && e->subs[i] != NULL; i++)
+		if (strncmp(e->subs[i]->name, e->name, n) == 0 && e->subs[i]->name[n] == ' ' &&
+		    strcmp(e->subs[i]->name + n + 1, word) == 0)
+			return e->subs[i];
 	return NULL;
 }
 
@@ -109,33 +111,48 @@ cmd_usage_synopsis(FILE *f, const struct cmd_entry *e)
 	return wrapped ? CMD_HELP_WIDTH : col;
 }
 
-void
-cmd_usage(FILE *f)
+/* A command's line (or its subcommands' lines) in the command list. */
+static void
+cmd_usage_line(FILE *f, const struct cmd_entry *e)
 {
 	size_t i;
 	int n;
 
-	fprintf(f, "usage: %s\n\ncommands:\n", CMD_SYNOPSIS);
-	for (i = 0; cmd_table[i] != NULL; i++) {
-		n = cmd_usage_synopsis(f, cmd_table[i]);
-		if (n > 40)
-			fprintf(f, "\n%42s%s\n", "", cmd_table[i]->summary);
-		else
-			fprintf(f, "%*s%s\n", 42 - n, "", cmd_table[i]->summary);
+	if (e->subs != NULL) {
+		for (i = 0; e->subs[i] != NULL; i++)
+			cmd_usage_line(f, e->subs[i]);
+		return;
 	}
+	n = cmd_usage_synopsis(f, e);
+	if (n > 40)
+		fprintf(f, "\n%42s%s\n", "", e->summary);
+	else
+		fprintf(f, "%*s%s\n", 42 - n, "", e->summary);
+}
+
+void
+cmd_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: %s\n\ncommands:\n", CMD_SYNOPSIS);
+	for (i = 0; cmd_table[i] != NULL; i++)
+		cmd_usage_line(f, cmd_table[i]);
 	fprintf(
 	    f,
 	    "\noptions:\n"
 	    "  --socket PATH      Unix socket of the daemon (default %s,\n"
 	    "                     or $%s when set)\n"
 	    "  --tcp HOST:PORT    connect over TCP instead\n"
+	    "  --token-file PATH  over TCP, say hello with the token in PATH (default: $%s\n"
+	    "                     when set; never give a token on the command line)\n"
 	    "  --json             print the daemon's raw reply line instead of readable text\n"
 	    "  --timeout SECONDS  give up when a request gets no reply within this long (default "
 	    "%.0f)\n"
 	    "  --help, --version\n"
 	    "\nexit status: 0 ok, 1 error reply, 2 usage error, 3 daemon unreachable, no reply in "
 	    "time\nor malformed reply\n",
-	    CTL_DEFAULT_SOCKET, CTL_SOCKET_ENV, CTL_DEFAULT_TIMEOUT);
+	    CTL_DEFAULT_SOCKET, CTL_SOCKET_ENV, CTL_TOKEN_ENV, CTL_DEFAULT_TIMEOUT);
 	fputs("\ntimes (T): Unix seconds, a UTC date YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], or for\n"
 	      "--since and --until a time ago: 30m, 24h, 7d, 2w\n",
 	      f);
@@ -144,6 +161,13 @@ cmd_usage(FILE *f)
 void
 cmd_usage_one(FILE *f, const struct cmd_entry *e)
 {
+	size_t i;
+
+	if (e->subs != NULL) {
+		for (i = 0; e->subs[i] != NULL; i++)
+			cmd_usage_one(f, e->subs[i]);
+		return;
+	}
 	fprintf(f, "usage: callwardenctl [OPTIONS] %s%s%s\n       %s\n", e->name,
 	        e->args[0] ? " " : "", e->args, e->summary);
 }
@@ -370,6 +394,33 @@ cmd_time_range(const struct cmd_entry *e, const char *since, const char *until,
 	return 0;
 }
 
+char *
+cmd_abs_path(const char *path)
+{
+	char *cwd, *abs;
+	size_t n;
+
+	if (path[0] == '/')
+		abs = strdup(path);
+	else {
+		cwd = getcwd(NULL, 0);
+		if (cwd == NULL) {
+			fprintf(stderr, "callwardenctl: cannot make %s absolute: %s\n", path,
+			        strerror(errno));
+			return NULL;
+		}
+		n = strlen(cwd) + strlen(path) + 2;
+		abs = malloc(n);
+		if (abs != NULL)
+			snprintf(abs, n, "%s%s%s", cwd,
+			         cwd[0] != '\0' && cwd[strlen(cwd) - 1] == '/' ? "" : "/", path);
+		free(cwd);
+	}
+	if (abs == NULL)
+		fprintf(stderr, "callwardenctl: out of memory\n");
+	return abs;
+}
+
 /* Prints an error reply to stderr; -1 when it is not shaped like one. */
 static int
 cmd_print_error(const cJSON *json)
@@ -391,12 +442,42 @@ cmd_print_error(const cJSON *json)
 int
 cmd_reply_status(struct ctl *c, const struct reply *rep)
 {
+	const char *code;
+
 	if (!cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rep->json, "ok")))
 		return CTL_EXIT_OK;
-	if (cmd_print_error(rep->json) == 0)
+	if (cmd_print_error(rep->json) == 0) {
+		code = print_jstr(cJSON_GetObjectItemCaseSensitive(rep->json, "error"), "code");
+		if (strcmp(code, "unauthorized") == 0 && c->tcp != NULL && c->token == NULL)
+			fprintf(stderr,
+			        "callwardenctl: %s wants a token: set $%s or give --token-file "
+			        "PATH\n",
+			        c->endpoint, CTL_TOKEN_ENV);
 		return CTL_EXIT_ERROR;
+	}
 	fprintf(stderr, "callwardenctl: %s: malformed error reply\n", c->endpoint);
 	return CTL_EXIT_UNREACHABLE;
+}
+
+int
+cmd_call(struct ctl *c, struct client_conn *cc, int64_t deadline, struct jbuf *jb,
+         struct reply *rep)
+{
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	jb_append(jb, "\n", 1);
+	if (jb->oom) {
+		jb_free(jb);
+		fprintf(stderr, "callwardenctl: out of memory\n");
+		return CTL_EXIT_UNREACHABLE;
+	}
+	if (cc == NULL)
+		rc = client_call(c, jb->data, jb->len, rep);
+	else
+		rc = client_exit(client_request(c, cc, jb->data, jb->len, deadline, rep));
+	jb_free(jb);
+	return rc;
 }
 
 int
@@ -405,14 +486,7 @@ cmd_request(struct ctl *c, struct jbuf *jb, void (*print)(const struct reply *re
 	struct reply rep;
 	int rc;
 
-	jb_append(jb, "\n", 1);
-	if (jb->oom) {
-		jb_free(jb);
-		fprintf(stderr, "callwardenctl: out of memory\n");
-		return CTL_EXIT_UNREACHABLE;
-	}
-	rc = client_call(c, jb->data, jb->len, &rep);
-	jb_free(jb);
+	rc = cmd_call(c, NULL, -1, jb, &rep);
 	if (rc != CTL_EXIT_OK)
 		return rc;
 	if (c->json || print == NULL) {
@@ -459,11 +533,13 @@ cmd_list(struct ctl *c, const struct cmd_list_spec *spec, const void *ctx, const
 	long long rows = 0;
 	int64_t deadline = client_deadline(c);
 	int rc = CTL_EXIT_OK, idw = 2, more = 0, has_next;
+	enum client_status st;
 
-	if (client_open(c, &cc, -1, deadline) != CLIENT_OK) {
+	st = client_open(c, &cc, -1, deadline);
+	if (st != CLIENT_OK) {
 		free(prev);
 		client_close(&cc);
-		return CTL_EXIT_UNREACHABLE;
+		return client_exit(st);
 	}
 	for (;;) {
 		jb_init(&jb);
@@ -473,20 +549,9 @@ cmd_list(struct ctl *c, const struct cmd_list_spec *spec, const void *ctx, const
 		if (prev != NULL)
 			jb_kstr(&jb, "cursor", prev);
 		jb_obj_end(&jb);
-		jb_append(&jb, "\n", 1);
-		if (jb.oom) {
-			jb_free(&jb);
-			fprintf(stderr, "callwardenctl: out of memory\n");
-			rc = CTL_EXIT_UNREACHABLE;
+		rc = cmd_call(c, &cc, deadline, &jb, &rep);
+		if (rc != CTL_EXIT_OK)
 			break;
-		}
-		if (client_send(c, &cc, jb.data, jb.len, deadline) != CLIENT_OK ||
-		    client_reply(c, &cc, deadline, &rep) != CLIENT_OK) {
-			jb_free(&jb);
-			rc = CTL_EXIT_UNREACHABLE;
-			break;
-		}
-		jb_free(&jb);
 		if (c->json) {
 			fwrite(rep.line, 1, rep.len, stdout);
 			fputc('\n', stdout);
@@ -559,15 +624,21 @@ cmd_help_exec(struct ctl *c, const struct cmd_entry *e, struct cmd_args *a)
 	which = cmd_find(a->argv[0]);
 	if (which == NULL)
 		return cmd_usage_error(e, "unknown command '%s'", a->argv[0]);
+	if (a->argc > 1) {
+		if (which->subs == NULL || cmd_find_sub(which, a->argv[1]) == NULL)
+			return cmd_usage_error(e, "unknown command '%s %s'", a->argv[0],
+			                       a->argv[1]);
+		which = cmd_find_sub(which, a->argv[1]);
+	}
 	cmd_usage_one(stdout, which);
 	return CTL_EXIT_OK;
 }
 
 const struct cmd_entry cmd_help_entry = {
     .name = "help",
-    .args = "[COMMAND]",
+    .args = "[COMMAND [SUBCOMMAND]]",
     .summary = "this text, or one command's usage",
     .min_args = 0,
-    .max_args = 1,
+    .max_args = 2,
     .exec = cmd_help_exec,
 };

@@ -266,8 +266,8 @@ cmd_tail_exec(struct ctl *c, const struct cmd_entry *e, struct cmd_args *a)
 		}
 		if (rc == CTL_EXIT_OK)
 			rc = cmd_tail_loop(c, &cc);
-	} else if (st == CLIENT_STOPPED)
-		rc = CTL_EXIT_OK;
+	} else
+		rc = client_exit(st);
 	client_close(&cc);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);

@@ -21,7 +21,12 @@ enum ctl_exit {
 #define CTL_DEFAULT_SOCKET  "var/callwarden.sock"
 #define CTL_DEFAULT_TIMEOUT 10.0
 #define CTL_MAX_TIMEOUT     86400.0
-#define CTL_SOCKET_ENV      "CALLWARDEN_SOCKET"
+/* For a request that may replay a week of calls, when --timeout is not given. */
+#define CTL_SLOW_TIMEOUT 300.0
+#define CTL_SOCKET_ENV   "CALLWARDEN_SOCKET"
+#define CTL_TOKEN_ENV    "CALLWARDEN_TOKEN"
+/* The daemon reads at most this much of a hello token. */
+#define CTL_TOKEN_MAX 1024
 /* A reply longer than this is treated as malformed rather than eating all memory. */
 #define CTL_MAX_REPLY    (64u * 1024 * 1024)
 #define CMD_MAX_OPTS     10
@@ -31,8 +36,12 @@ enum ctl_exit {
 struct ctl {
 	const char *socket_path; /* Unix socket, or NULL when tcp is set */
 	const char *tcp;         /* "HOST:PORT" as given */
+	const char *token_file;  /* --token-file as given, or NULL */
+	char *token;             /* TCP only: sent in a hello first; NULL for none */
+	char token_from[300];    /* where the token came from, for messages (never the token) */
 	int json;                /* print raw reply lines */
 	double timeout_s;        /* for each request: connect, send, reply */
+	int timeout_given;       /* --timeout was on the command line */
 	char endpoint[320];      /* "unix socket PATH" or "tcp HOST:PORT", for messages */
 };
 
@@ -63,11 +72,18 @@ struct cmd_entry {
 	int min_args;
 	int max_args;
 	int (*exec)(struct ctl *c, const struct cmd_entry *e, struct cmd_args *a);
+	/*
+	 * A command made of subcommands ("policy check"): the word after the name picks one of
+	 * these, NULL-terminated, each named "<name> <word>"; exec is then unused.
+	 */
+	const struct cmd_entry *const *subs;
 };
 
 /* cmd.c: the table, lookup, shared request flow and usage errors. */
 extern const struct cmd_entry *const cmd_table[];
 const struct cmd_entry *cmd_find(const char *name);
+/* The subcommand of e called word, or NULL. */
+const struct cmd_entry *cmd_find_sub(const struct cmd_entry *e, const char *word);
 int cmd_option_index(const struct cmd_entry *e, const char *name);
 int cmd_switch_index(const struct cmd_entry *e, const char *name);
 void cmd_usage(FILE *f);
@@ -75,6 +91,14 @@ void cmd_usage_one(FILE *f, const struct cmd_entry *e);
 /* Prints "callwardenctl: <msg>" and the command's synopsis to stderr; returns CTL_EXIT_USAGE. */
 int cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+struct client_conn;
+/*
+ * Sends the request line in jb (the newline is added here; jb is freed) on cc by deadline, or
+ * on a connection of its own within --timeout when cc is NULL, and reads the reply into rep.
+ * Returns the exit status: CTL_EXIT_OK with rep filled (to free), whatever its "ok" says.
+ */
+int cmd_call(struct ctl *c, struct client_conn *cc, int64_t deadline, struct jbuf *jb,
+             struct reply *rep);
 /*
  * Sends the request line in jb (the newline is added here), then prints the raw reply with --json
  * or when print is NULL, else through print; an error reply goes to stderr as "code: message".
@@ -83,6 +107,11 @@ int cmd_usage_error(const struct cmd_entry *e, const char *fmt, ...)
 int cmd_request(struct ctl *c, struct jbuf *jb, void (*print)(const struct reply *rep));
 /* CTL_EXIT_OK for "ok": true; else prints the error ("code: message") and says 1, or 3. */
 int cmd_reply_status(struct ctl *c, const struct reply *rep);
+/*
+ * path made absolute against the current directory (not resolved: the daemon, which may run
+ * elsewhere, opens it and names it in its errors); malloc'ed, NULL with a message on failure.
+ */
+char *cmd_abs_path(const char *path);
 /* Parses a decimal integer in [min, max]; -1 on junk. */
 int cmd_parse_int(const char *s, long long min, long long max, long long *out);
 /* Parses a plain decimal number (digits, optional fraction) in (0, max]; -1 on junk. */
@@ -124,6 +153,13 @@ void cmd_klimit(struct jbuf *jb, const char *value, int all);
 int cmd_time_range(const struct cmd_entry *e, const char *since, const char *until,
                    long long *since_out, long long *until_out);
 
+/*
+ * The policy commands' reply: printed raw with --json; an error reply's "errors" lines
+ * ("file:line: reason") each on a line of stderr, then "what: N errors", and, when kept is set,
+ * which policy the daemon keeps ("" when not known). The exit status.
+ */
+int cmd_policy_status(struct ctl *c, const struct reply *rep, const char *what, const char *kept);
+
 extern const struct cmd_entry cmd_ping_entry;
 extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_route_entry;
@@ -139,6 +175,10 @@ extern const struct cmd_entry cmd_followup_entry;
 extern const struct cmd_entry cmd_done_entry;
 extern const struct cmd_entry cmd_audit_entry;
 extern const struct cmd_entry cmd_export_entry;
+extern const struct cmd_entry cmd_policy_entry;
+extern const struct cmd_entry cmd_policy_check_entry;
+extern const struct cmd_entry cmd_policy_reload_entry;
+extern const struct cmd_entry cmd_policy_simulate_entry;
 extern const struct cmd_entry cmd_help_entry;
 
 /*
@@ -151,7 +191,8 @@ enum client_status {
 	CLIENT_FAIL,    /* a message is printed */
 	CLIENT_EOF,     /* closed by the peer (client_line only; nothing printed) */
 	CLIENT_TIMEOUT, /* deadline passed (client_line only; nothing printed) */
-	CLIENT_STOPPED  /* wakefd became readable: the command was told to stop */
+	CLIENT_STOPPED, /* wakefd became readable: the command was told to stop */
+	CLIENT_REFUSED  /* client_open: the daemon refused the token (a message is printed) */
 };
 
 struct client_conn {
@@ -163,7 +204,10 @@ struct client_conn {
 };
 
 int64_t client_deadline(const struct ctl *c); /* now + --timeout */
+/* Connects; over TCP with a token, says hello with it before anything else. */
 enum client_status client_open(struct ctl *c, struct client_conn *cc, int wakefd, int64_t deadline);
+/* The exit status for a client_open, client_send or client_reply failure. */
+int client_exit(enum client_status st);
 enum client_status client_send(struct ctl *c, struct client_conn *cc, const char *req, size_t len,
                                int64_t deadline);
 /* The next line without its newline (malloc'ed, NUL-terminated) into *line. */
@@ -173,6 +217,15 @@ enum client_status client_line(struct ctl *c, struct client_conn *cc, int64_t de
 enum client_status client_reply(struct ctl *c, struct client_conn *cc, int64_t deadline,
                                 struct reply *rep);
 void client_close(struct client_conn *cc);
+/* Sends one request line (with its newline) and reads its reply. */
+enum client_status client_request(struct ctl *c, struct client_conn *cc, const char *req,
+                                  size_t len, int64_t deadline, struct reply *rep);
+/*
+ * Loads the token from --token-file or $CALLWARDEN_TOKEN for a TCP connection; a usage error
+ * (2) with a message when it is unreadable or malformed, else 0. client_token_free wipes it.
+ */
+int client_token_load(struct ctl *c);
+void client_token_free(struct ctl *c);
 /* One connection, one request, one reply: a CTL_EXIT_* status. */
 int client_call(struct ctl *c, const char *req, size_t len, struct reply *rep);
 void client_reply_free(struct reply *rep);
@@ -188,6 +241,8 @@ void print_esc(FILE *f, const char *s);
  * shorter text is padded with spaces when pad is set.
  */
 void print_cell(FILE *f, const char *s, size_t width, int pad);
+/* Columns s takes once escaped. */
+size_t print_width(const char *s);
 /* "label     value" with the value escaped. */
 void print_field(const char *label, const char *value);
 /* UTC "YYYY-MM-DD" (PRINT_DATE), "YYYY-MM-DD HH:MM" (PRINT_MINUTES) or with ":SS". */

@@ -119,8 +119,7 @@ print_unit(const unsigned char *p, size_t n, char *out, size_t *outlen, size_t *
 	return len;
 }
 
-/* Columns s takes once escaped. */
-static size_t
+size_t
 print_width(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
