@@ -4,38 +4,20 @@
 #include "log.h"
 #include "ops.h"
 
-/* Compares without an early exit, so the time taken does not tell how much of a token matched. */
-static int
-hello_token_equal(const char *given, size_t given_len, const char *known)
-{
-	size_t known_len = strlen(known), i;
-	unsigned char diff = (unsigned char)(given_len != known_len);
-
-	for (i = 0; i < known_len; i++)
-		diff |= (unsigned char)(known[i] ^ (i < given_len ? given[i] : 0));
-	return diff == 0;
-}
-
 void
 op_hello(struct session *s, struct proto_req *r)
 {
 	static const char *const fields[] = {"token", NULL};
-	const struct settings *st = &s->srv->settings;
 	const char *token;
 	struct jbuf *jb;
-	int role = ROLE_NONE;
-	size_t i, len;
+	int role;
 
 	if (proto_check_fields(r, fields) == -1 ||
 	    proto_str(r, "token", PROTO_REQUIRED, 1024, &token) != 1) {
 		ops_reply_req_error(s, r);
 		return;
 	}
-	len = strlen(token);
-	/* Every token is compared, whichever matches: no timing hint either way. */
-	for (i = 0; i < st->ntokens; i++)
-		if (hello_token_equal(token, len, st->tokens[i].token))
-			role = st->tokens[i].role;
+	role = settings_token_role(&s->srv->settings, token, strlen(token));
 	if (role == ROLE_NONE) {
 		log_info("conn=%llu hello refused peer=%s", (unsigned long long)s->id, s->peer);
 		ops_reply_error(s, r, PROTO_UNAUTHORIZED, "unknown token");

@@ -223,6 +223,56 @@ proto_req_free(struct proto_req *r)
 	free(r);
 }
 
+struct proto_req *
+proto_req_new(void)
+{
+	struct proto_req *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->root = cJSON_CreateObject();
+	if (r->root == NULL) {
+		free(r);
+		return NULL;
+	}
+	jb_init(&r->id);
+	return r;
+}
+
+/* Adds item under name (taking it), or frees it and records why not. */
+static int
+proto_req_add(struct proto_req *r, const char *name, cJSON *item)
+{
+	if (item == NULL)
+		return proto_req_fail(r, PROTO_INTERNAL, "out of memory");
+	if (cJSON_GetObjectItemCaseSensitive(r->root, name) != NULL) {
+		cJSON_Delete(item);
+		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' is given twice", name);
+	}
+	if (!cJSON_AddItemToObject(r->root, name, item)) {
+		cJSON_Delete(item);
+		return proto_req_fail(r, PROTO_INTERNAL, "out of memory");
+	}
+	if (strcmp(name, "id") == 0) {
+		jb_reset(&r->id);
+		proto_encode_id(&r->id, item);
+		r->has_id = !r->id.oom;
+	}
+	return 0;
+}
+
+int
+proto_req_add_str(struct proto_req *r, const char *name, const char *value)
+{
+	return proto_req_add(r, name, cJSON_CreateString(value));
+}
+
+int
+proto_req_add_num(struct proto_req *r, const char *name, double value)
+{
+	return proto_req_add(r, name, cJSON_CreateNumber(value));
+}
+
 const char *
 proto_req_op(struct proto_req *r)
 {
@@ -515,4 +565,22 @@ proto_reply_error(struct jbuf *jb, const char *idjson, enum proto_error e, const
 	jb_kstr(jb, "message", msg);
 	jb_obj_end(jb);
 	proto_reply_end(jb);
+}
+
+enum proto_error
+proto_reply_code(const char *line, size_t len)
+{
+	static const char head[] = "{\"ok\":false,\"error\":{\"code\":\"";
+	size_t i, n;
+
+	if (len < sizeof(head) - 1 || memcmp(line, head, sizeof(head) - 1) != 0)
+		return PROTO_OK;
+	line += sizeof(head) - 1;
+	len -= sizeof(head) - 1;
+	for (i = 1; i < sizeof(proto_error_names) / sizeof(proto_error_names[0]); i++) {
+		n = strlen(proto_error_names[i]);
+		if (len > n && memcmp(line, proto_error_names[i], n) == 0 && line[n] == '"')
+			return (enum proto_error)i;
+	}
+	return PROTO_INTERNAL;
 }

@@ -43,6 +43,15 @@ struct proto_req *proto_req_parse(const char *line, size_t len, enum proto_error
                                   size_t msglen);
 void proto_req_free(struct proto_req *r);
 
+/*
+ * For front ends that gather a request's fields themselves (the HTTP API): an empty request, and
+ * fields added one by one. Adding a field the request holds already records bad_field ("given
+ * twice") and returns -1; so does running out of memory (internal).
+ */
+struct proto_req *proto_req_new(void);
+int proto_req_add_str(struct proto_req *r, const char *name, const char *value);
+int proto_req_add_num(struct proto_req *r, const char *name, double value);
+
 /* The op name, or NULL when "op" is absent or not a string (the error is then recorded). */
 const char *proto_req_op(struct proto_req *r);
 /* The id as JSON text for echoing (NUL-terminated, owned by r), or NULL when absent. */
@@ -95,5 +104,7 @@ void proto_reply_ok(struct jbuf *jb, const char *idjson);
 void proto_reply_end(struct jbuf *jb);
 /* A complete error reply line. */
 void proto_reply_error(struct jbuf *jb, const char *idjson, enum proto_error e, const char *msg);
+/* The error code of a reply line without an id, as written above; PROTO_OK for an ok reply. */
+enum proto_error proto_reply_code(const char *line, size_t len);
 
 #endif

@@ -32,8 +32,10 @@ settings_defaults(struct settings *st)
 	st->max_connections = 4096;
 	st->log_level = LOG_LEVEL_INFO;
 	st->unix_default_role = ROLE_OPS;
+	st->http_timeout = SETTINGS_DEFAULT_HTTP_TIMEOUT;
 	if (settings_set(&st->listen, SETTINGS_DEFAULT_LISTEN) == -1 ||
 	    settings_set(&st->unix_path, SETTINGS_DEFAULT_UNIX) == -1 ||
+	    settings_set(&st->http, SETTINGS_DEFAULT_HTTP) == -1 ||
 	    settings_set(&st->db, SETTINGS_DEFAULT_DB) == -1 ||
 	    settings_set(&st->policy, SETTINGS_DEFAULT_POLICY) == -1)
 		return -1;
@@ -48,6 +50,7 @@ settings_free(struct settings *st)
 	settings_free_auth(st);
 	free(st->listen);
 	free(st->unix_path);
+	free(st->http);
 	free(st->db);
 	free(st->policy);
 	memset(st, 0, sizeof(*st));
@@ -129,6 +132,31 @@ const char *
 settings_role_name(int role)
 {
 	return role >= 0 && role <= ROLE_OPS ? settings_role_names[role] : "none";
+}
+
+/* Compares without an early exit, so the time taken does not tell how much of a token matched. */
+static int
+settings_token_equal(const char *given, size_t given_len, const char *known)
+{
+	size_t known_len = strlen(known), i;
+	unsigned char diff = (unsigned char)(given_len != known_len);
+
+	for (i = 0; i < known_len; i++)
+		diff |= (unsigned char)(known[i] ^ (i < given_len ? given[i] : 0));
+	return diff == 0;
+}
+
+int
+settings_token_role(const struct settings *st, const char *given, size_t len)
+{
+	int role = ROLE_NONE;
+	size_t i;
+
+	/* Every token is compared, whichever matches: no timing hint either way. */
+	for (i = 0; i < st->ntokens; i++)
+		if (settings_token_equal(given, len, st->tokens[i].token))
+			role = st->tokens[i].role;
+	return role;
 }
 
 static int
@@ -295,6 +323,8 @@ static const char *const settings_keys[] = {
     "unix_users",
     "unix_default_role",
     "log_full_numbers",
+    "http",
+    "http_timeout",
     NULL,
 };
 
@@ -350,10 +380,11 @@ settings_load(struct settings *st, const char *path, char **errors)
 		return -1;
 	}
 	next = *st;
-	next.listen = next.unix_path = next.db = next.policy = NULL;
+	next.listen = next.unix_path = next.http = next.db = next.policy = NULL;
 	if (settings_copy_auth(&next, st) == -1 || settings_set(&next.listen, st->listen) == -1 ||
 	    settings_set(&next.unix_path, st->unix_path) == -1 ||
-	    settings_set(&next.db, st->db) == -1 || settings_set(&next.policy, st->policy) == -1) {
+	    settings_set(&next.http, st->http) == -1 || settings_set(&next.db, st->db) == -1 ||
+	    settings_set(&next.policy, st->policy) == -1) {
 		settings_error(errors, path, 0, "%s", "out of memory");
 		goto fail;
 	}
@@ -394,7 +425,8 @@ settings_load(struct settings *st, const char *path, char **errors)
 				next.log_full_numbers = config_setting_get_bool(item);
 			continue;
 		}
-		if (strcmp(name, "max_line") == 0 || strcmp(name, "max_connections") == 0) {
+		if (strcmp(name, "max_line") == 0 || strcmp(name, "max_connections") == 0 ||
+		    strcmp(name, "http_timeout") == 0) {
 			if (config_setting_type(item) != CONFIG_TYPE_INT &&
 			    config_setting_type(item) != CONFIG_TYPE_INT64) {
 				settings_error(errors, path, line, "'%s' must be an integer", name);
@@ -412,6 +444,13 @@ settings_load(struct settings *st, const char *path, char **errors)
 					               "'max_line' must be from 1024 to 16777216");
 				else
 					next.max_line = (size_t)ival;
+			} else if (strcmp(name, "http_timeout") == 0) {
+				if (ival < 1 || ival > 3600)
+					settings_error(
+					    errors, path, line, "%s",
+					    "'http_timeout' must be from 1 to 3600 seconds");
+				else
+					next.http_timeout = ival;
 			} else {
 				if (ival < 1 || ival > 1000000)
 					settings_error(
@@ -457,6 +496,7 @@ settings_load(struct settings *st, const char *path, char **errors)
 		} else {
 			char **field = strcmp(name, "listen") == 0 ? &next.listen
 			               : strcmp(name, "unix") == 0 ? &next.unix_path
+			               : strcmp(name, "http") == 0 ? &next.http
 			               : strcmp(name, "db") == 0   ? &next.db
 			                                           : &next.policy;
 

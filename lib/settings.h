@@ -10,8 +10,11 @@
 #define SETTINGS_DEFAULT_UNIX   "var/callwarden.sock"
 #define SETTINGS_DEFAULT_DB     "var/callwarden.db"
 #define SETTINGS_DEFAULT_POLICY "config/policy.conf"
-#define SETTINGS_MAX_LINE_MIN   1024
-#define SETTINGS_MAX_LINE_MAX   (16 * 1024 * 1024)
+#define SETTINGS_DEFAULT_HTTP   "127.0.0.1:7780"
+/* Seconds an HTTP client may take to send a request, and may stay idle between requests. */
+#define SETTINGS_DEFAULT_HTTP_TIMEOUT 10
+#define SETTINGS_MAX_LINE_MIN         1024
+#define SETTINGS_MAX_LINE_MAX         (16 * 1024 * 1024)
 
 /* Connection roles; a role's ops are listed in the daemon's op table. */
 enum role { ROLE_NONE = 0, ROLE_TELEPHONY = 1, ROLE_SUPERVISOR = 2, ROLE_OPS = 4 };
@@ -29,10 +32,13 @@ struct settings_unix_user {
 	int role;
 };
 
-/* Strings are malloc'ed and owned by the settings; an empty listen or unix_path disables it. */
+/* Strings are malloc'ed and owned by the settings; an empty listen, unix_path or http disables it.
+ */
 struct settings {
 	char *listen;
 	char *unix_path;
+	char *http; /* the HTTP API's HOST:PORT */
+	int http_timeout;
 	char *db;
 	char *policy;
 	char country_code[4];
@@ -49,6 +55,12 @@ struct settings {
 	size_t nunix_users;
 	int unix_default_role;
 };
+
+/*
+ * The role of a token (ROLE_NONE when it is unknown). Every configured token is compared in full,
+ * in time that does not depend on where a token differs.
+ */
+int settings_token_role(const struct settings *st, const char *given, size_t len);
 
 /* Fills in the embedded defaults. Returns -1 when out of memory. */
 int settings_defaults(struct settings *st);

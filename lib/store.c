@@ -60,6 +60,7 @@ enum store_stmt {
 	ST_FLAG_REVOKE,
 	ST_AUDIT_INSERT,
 	ST_COUNT_ACTIVE,
+	ST_COUNT_ACTIVE_BY_CODE,
 	ST_REPORT_FIND,
 	ST_REPORT_INSERT,
 	ST_FOLLOWUP_INSERT,
@@ -96,6 +97,9 @@ static const char *const store_sql[ST_COUNT] = {
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_COUNT_ACTIVE] = "SELECT count(*) FROM flags WHERE revoked_at IS NULL AND "
                         "(expires_at IS NULL OR expires_at > ?1)",
+    [ST_COUNT_ACTIVE_BY_CODE] = "SELECT code, count(*) FROM flags WHERE revoked_at IS NULL AND "
+                                "(expires_at IS NULL OR expires_at > ?1) GROUP BY code "
+                                "ORDER BY code LIMIT ?2",
     [ST_REPORT_FIND] = "SELECT flag_id, followup_id FROM reports WHERE call_id = ?1 AND code = ?2",
     [ST_REPORT_INSERT] = "INSERT INTO reports (call_id, caller, code, agent, note, ts, flag_id, "
                          "followup_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -915,6 +919,31 @@ store_count_active_flags(struct store *s, int64_t ts)
 		store_fail(s, rc);
 	store_done(st);
 	return n;
+}
+
+int
+store_count_active_by_code(struct store *s, int64_t ts, struct store_code_count *out, size_t max)
+{
+	sqlite3_stmt *st = s->st[ST_COUNT_ACTIVE_BY_CODE];
+	const char *code;
+	size_t n = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, ts);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+		code = (const char *)sqlite3_column_text(st, 0);
+		snprintf(out[n].code, sizeof(out[n].code), "%s", code != NULL ? code : "");
+		out[n].n = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_fail(s, rc);
+		store_done(st);
+		return -1;
+	}
+	store_done(st);
+	return (int)n;
 }
 
 /* Records: reports and audit rows (follow-ups live in followup.c). */

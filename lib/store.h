@@ -80,6 +80,15 @@ enum store_status store_flag_revoke(struct store *s, int64_t id, const char *by,
 /* Flags active at ts, for stats. -1 on error. */
 int64_t store_count_active_flags(struct store *s, int64_t ts);
 
+/* One code's number of active flags. */
+struct store_code_count {
+	char code[FLAG_CODE_MAX + 1];
+	int64_t n;
+};
+/* Flags active at ts by code, at most max codes in code order: how many, or -1 on error. */
+int store_count_active_by_code(struct store *s, int64_t ts, struct store_code_count *out,
+                               size_t max);
+
 /*
  * Mid-call reports, follow-ups, audit rows and paged lists (schema 003).
  *

@@ -939,6 +939,74 @@ START_TEST(test_request_to_reply)
 }
 END_TEST
 
+/* A request built field by field reads like a parsed one; a field given twice is refused. */
+START_TEST(test_built_request)
+{
+	struct proto_req *r = proto_req_new(), *body = parse_ok("{\"by\":\"sup-3\"}");
+	const char *op = NULL, *by = NULL, *msg;
+	int64_t flag_id = 0, id = 0;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_null(proto_req_id(r));
+	ck_assert_int_eq(proto_req_add_str(r, "op", "flag.revoke"), 0);
+	ck_assert_int_eq(proto_req_add_num(r, "flag_id", 12), 0);
+	ck_assert_int_eq(proto_req_add_num(r, "id", 7), 0);
+	ck_assert_str_eq(proto_req_op(r), "flag.revoke");
+	ck_assert_str_eq(proto_req_id(r), "7");
+	ck_assert_int_eq(proto_int(r, "flag_id", PROTO_REQUIRED, 1, 100, &flag_id), 1);
+	ck_assert_int_eq(flag_id, 12);
+	ck_assert_int_eq(proto_int(r, "id", PROTO_REQUIRED, 1, 100, &id), 1);
+	ck_assert_int_eq(proto_req_error(r, NULL), PROTO_OK);
+	ck_assert_int_eq(proto_req_add_str(r, "flag_id", "13"), -1);
+	ck_assert_int_eq(proto_req_error(r, &msg), PROTO_BAD_FIELD);
+	ck_assert_str_eq(msg, "field 'flag_id' is given twice");
+	proto_req_free(r);
+
+	/* Fields added to a parsed body. */
+	ck_assert_int_eq(proto_req_add_str(body, "op", "flag.revoke"), 0);
+	op = proto_req_op(body);
+	ck_assert_str_eq(op, "flag.revoke");
+	ck_assert_int_eq(proto_str(body, "by", PROTO_REQUIRED, 64, &by), 1);
+	ck_assert_str_eq(by, "sup-3");
+	ck_assert_int_eq(proto_req_add_str(body, "by", "sup-4"), -1);
+	proto_req_free(body);
+}
+END_TEST
+
+static const struct {
+	const char *line;
+	enum proto_error code;
+} reply_code_cases[] = {
+    {"{\"ok\":true}\n", PROTO_OK},
+    {"{\"ok\":true,\"error\":{\"code\":\"conflict\"}}\n", PROTO_OK},
+    {"{\"ok\":false,\"error\":{\"code\":\"bad_field\",\"message\":\"x\"}}\n", PROTO_BAD_FIELD},
+    {"{\"ok\":false,\"error\":{\"code\":\"not_found\",\"message\":\"x\"}}\n", PROTO_NOT_FOUND},
+    {"{\"ok\":false,\"error\":{\"code\":\"unavailable\",\"message\":\"x\"}}\n", PROTO_UNAVAILABLE},
+    /* "bad_json" is not "bad_field" cut short, nor the other way round. */
+    {"{\"ok\":false,\"error\":{\"code\":\"bad_json\",\"message\":\"x\"}}\n", PROTO_BAD_JSON},
+    {"{\"ok\":false,\"error\":{\"code\":\"bad_f\"", PROTO_INTERNAL},
+    {"{\"ok\":false,\"error\":{\"code\":\"who_knows\"}}", PROTO_INTERNAL},
+    {"", PROTO_OK},
+};
+
+START_TEST(test_reply_code)
+{
+	struct jbuf jb;
+	enum proto_error e;
+
+	ck_assert_int_eq(
+	    proto_reply_code(reply_code_cases[_i].line, strlen(reply_code_cases[_i].line)),
+	    reply_code_cases[_i].code);
+	/* Every code reads back from the reply proto_reply_error writes. */
+	for (e = PROTO_BAD_JSON; e <= PROTO_INTERNAL; e++) {
+		jb_init(&jb);
+		proto_reply_error(&jb, NULL, e, "m");
+		ck_assert_int_eq(proto_reply_code(jb.data, jb.len), e);
+		jb_free(&jb);
+	}
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -970,6 +1038,8 @@ proto_suite(void)
 	tcase_add_test(tc, test_error_names);
 	tcase_add_loop_test(tc, test_reply, 0, (int)ARRAY_LEN(reply_cases));
 	tcase_add_loop_test(tc, test_request_to_reply, 0, (int)ARRAY_LEN(e2e_cases));
+	tcase_add_test(tc, test_built_request);
+	tcase_add_loop_test(tc, test_reply_code, 0, (int)ARRAY_LEN(reply_code_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }

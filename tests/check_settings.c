@@ -59,10 +59,11 @@ write_conf(const char *name, const char *text)
 
 /* Expected values after a load; NULL strings and zero numbers mean "the default". */
 struct expect {
-	const char *listen, *unix_path, *db, *policy, *cc;
+	const char *listen, *unix_path, *db, *policy, *cc, *http;
 	size_t max_line;
 	int max_connections;
 	int log_level; /* -1: default */
+	int http_timeout;
 };
 
 static void
@@ -83,6 +84,10 @@ assert_settings(const struct settings *st, const struct expect *x, const char *w
 	              "%s: max_line %zu", what, st->max_line);
 	ck_assert_msg(st->max_connections == (x->max_connections ? x->max_connections : 4096),
 	              "%s: max_connections %d", what, st->max_connections);
+	ck_assert_msg(strcmp(st->http, x->http ? x->http : SETTINGS_DEFAULT_HTTP) == 0,
+	              "%s: http '%s'", what, st->http);
+	ck_assert_msg(st->http_timeout == (x->http_timeout ? x->http_timeout : 10),
+	              "%s: http_timeout %d", what, st->http_timeout);
 	ck_assert_msg((int)st->log_level == (x->log_level >= 0 ? x->log_level : LOG_LEVEL_INFO),
 	              "%s: log_level %d", what, (int)st->log_level);
 }
@@ -98,6 +103,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(st.unix_path, "var/callwarden.sock");
 	ck_assert_str_eq(st.db, "var/callwarden.db");
 	ck_assert_str_eq(st.policy, "config/policy.conf");
+	ck_assert_str_eq(st.http, "127.0.0.1:7780");
 	ck_assert_uint_eq(st.max_line, 65536);
 	settings_free(&st);
 	ck_assert_ptr_null(st.listen);
@@ -123,8 +129,12 @@ static const struct good_case good_cases[] = {
      "country_code = \"44\";\n"
      "max_line = 131072;\n"
      "max_connections = 100;\n"
-     "log_level = \"debug\";\n",
+     "log_level = \"debug\";\n"
+     "http = \"[::1]:8080\";\n"
+     "http_timeout = 30;\n",
      {.listen = "0.0.0.0:7800",
+      .http = "[::1]:8080",
+      .http_timeout = 30,
       .unix_path = "/run/callwarden/cw.sock",
       .db = "/var/lib/callwarden/cw.db",
       .policy = "/etc/callwarden/policy.conf",
@@ -141,6 +151,9 @@ static const struct good_case good_cases[] = {
      {.listen = "a:1", .db = "b.db", .log_level = -1}},
     {"empty listen disables TCP", "listen = \"\";\n", {.listen = "", .log_level = -1}},
     {"empty unix disables the socket", "unix = \"\";\n", {.unix_path = "", .log_level = -1}},
+    {"empty http disables the HTTP API", "http = \"\";\n", {.http = "", .log_level = -1}},
+    {"http_timeout minimum", "http_timeout = 1;\n", {.http_timeout = 1, .log_level = -1}},
+    {"http_timeout maximum", "http_timeout = 3600;\n", {.http_timeout = 3600, .log_level = -1}},
     {"adjacent strings join", "db = \"var/\" \"cw.db\";\n", {.db = "var/cw.db", .log_level = -1}},
     {"max_line minimum", "max_line = 1024;\n", {.max_line = 1024, .log_level = -1}},
     {"max_line maximum", "max_line = 16777216;\n", {.max_line = 16777216, .log_level = -1}},
@@ -207,6 +220,13 @@ static const struct bad_case bad_cases[] = {
      "1: 'max_line' must be from 1024 to 16777216\n", 1},
     {"max_line negative", "max_line = -65536;\n", "1: 'max_line' must be from 1024 to 16777216\n",
      1},
+    {"http as a number", "http = 7780;\n", "1: 'http' must be a string\n", 1},
+    {"http_timeout zero", "http_timeout = 0;\n",
+     "1: 'http_timeout' must be from 1 to 3600 seconds\n", 1},
+    {"http_timeout above range", "http_timeout = 3601;\n",
+     "1: 'http_timeout' must be from 1 to 3600 seconds\n", 1},
+    {"http_timeout as a string", "http_timeout = \"10\";\n",
+     "1: 'http_timeout' must be an integer\n", 1},
     {"max_connections zero", "max_connections = 0;\n",
      "1: 'max_connections' must be from 1 to 1000000\n", 1},
     {"max_connections above range", "max_connections = 1000001;\n",
@@ -355,6 +375,46 @@ START_TEST(test_layers)
 }
 END_TEST
 
+static const struct {
+	const char *what;
+	const char *given;
+	int role;
+} token_cases[] = {
+    {"the telephony token", "pbx-token-0123456789", ROLE_TELEPHONY},
+    {"the supervisor token", "sup-token-0123456789", ROLE_SUPERVISOR},
+    {"the ops token", "ops-token-0123456789", ROLE_OPS},
+    {"a prefix", "pbx-token-012345678", ROLE_NONE},
+    {"one byte more", "pbx-token-0123456789x", ROLE_NONE},
+    {"last byte differs", "pbx-token-0123456780", ROLE_NONE},
+    {"empty", "", ROLE_NONE},
+    {"another case", "PBX-TOKEN-0123456789", ROLE_NONE},
+};
+
+START_TEST(test_token_role)
+{
+	struct settings st;
+	char *errors = NULL;
+	const char *path = write_conf("tokens", "tokens = (\n"
+	                                        "  { token = \"pbx-token-0123456789\"; role = "
+	                                        "\"telephony\"; },\n"
+	                                        "  { token = \"sup-token-0123456789\"; role = "
+	                                        "\"supervisor\"; },\n"
+	                                        "  { token = \"ops-token-0123456789\"; role = "
+	                                        "\"ops\"; }\n"
+	                                        ");\n");
+
+	ck_assert_int_eq(settings_defaults(&st), 0);
+	ck_assert_int_eq(
+	    settings_token_role(&st, token_cases[_i].given, strlen(token_cases[_i].given)),
+	    ROLE_NONE); /* no tokens: nothing matches */
+	ck_assert_msg(settings_load(&st, path, &errors) == 0, "%s", errors ? errors : "");
+	ck_assert_msg(settings_token_role(&st, token_cases[_i].given,
+	                                  strlen(token_cases[_i].given)) == token_cases[_i].role,
+	              "%s", token_cases[_i].what);
+	settings_free(&st);
+}
+END_TEST
+
 START_TEST(test_set)
 {
 	char *field = NULL;
@@ -462,6 +522,7 @@ settings_suite(void)
 	tcase_add_test(tc, test_load_missing_file);
 	tcase_add_test(tc, test_layers);
 	tcase_add_test(tc, test_set);
+	tcase_add_loop_test(tc, test_token_role, 0, (int)ARRAY_LEN(token_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hostport");

@@ -380,6 +380,52 @@ START_TEST(test_count_active)
 }
 END_TEST
 
+START_TEST(test_count_active_by_code)
+{
+	static const struct {
+		const char *code;
+		int64_t expires_at, revoke_at;
+	} flags[] = {
+	    {"red", 0, 0},      {"red", 500, 0}, {"orange", 0, 0}, {"orange", 0, 300}, /* revoked */
+	    {"yellow", 200, 0}, /* expired by 400 */
+	    {"red", 0, 0},
+	};
+	struct flag_in in = {"+15551230001", "", "r", "sup", "supervisor", 100, 0};
+	struct store_code_count out[4];
+	struct flag rv = {0};
+	struct store *s;
+	size_t i;
+	int64_t id;
+
+	s = open_ok(":memory:", STORE_WRITER, 100);
+	ck_assert_int_eq(store_count_active_by_code(s, 0, out, 4), 0);
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		in.code = flags[i].code;
+		in.expires_at = flags[i].expires_at;
+		id = add_ok(s, &in);
+		if (flags[i].revoke_at != 0)
+			ck_assert_int_eq(store_flag_revoke(s, id, "sup", "r", "supervisor",
+			                                   flags[i].revoke_at, &rv),
+			                 STORE_OK);
+	}
+	/* In code order; codes with no active flag are left out. */
+	ck_assert_int_eq(store_count_active_by_code(s, 400, out, 4), 2);
+	ck_assert_str_eq(out[0].code, "orange");
+	ck_assert_int_eq(out[0].n, 1);
+	ck_assert_str_eq(out[1].code, "red");
+	ck_assert_int_eq(out[1].n, 3);
+	ck_assert_int_eq(store_count_active_by_code(s, 150, out, 4), 3);
+	ck_assert_str_eq(out[2].code, "yellow");
+	ck_assert_int_eq(store_count_active_by_code(s, 600, out, 4), 2);
+	ck_assert_int_eq(out[1].n, 2);
+	/* At most max codes. */
+	ck_assert_int_eq(store_count_active_by_code(s, 150, out, 1), 1);
+	ck_assert_str_eq(out[0].code, "orange");
+	flag_clear(&rv);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_group_commit)
 {
 	struct flag_in in = {"+15551230001", "orange", "r", "sup", "supervisor", 10, 0};
@@ -805,6 +851,7 @@ store_suite(void)
 	tcase_add_test(mem, test_revoke);
 	tcase_add_test(mem, test_verbatim_text);
 	tcase_add_test(mem, test_count_active);
+	tcase_add_test(mem, test_count_active_by_code);
 	tcase_add_test(mem, test_group_commit);
 	suite_add_tcase(s, mem);
 
