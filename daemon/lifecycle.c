@@ -16,6 +16,7 @@
 #include "calls.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "logbatch.h"
 #include "ops.h"
 #include "writer.h"
 
@@ -25,43 +26,13 @@
 #define RECENT_SCAN_CAP     10000
 #define EXPIRE_BUDGET       10000
 
-enum calllog_job_kind { CJ_INSERT, CJ_ANSWERED, CJ_ENDED, CJ_PRUNE };
-
-/* One call-log write; nobody waits for it except the prune, which reports back. */
-struct calllog_job {
+/* A prune of rows past the retention: one small batch, reported back to the loop. */
+struct prune_job {
 	struct job job;
-	enum calllog_job_kind kind;
-	struct call_row row; /* CJ_INSERT; id, answered/ended fields for the updates */
-	int64_t before;      /* CJ_PRUNE */
+	int64_t before;
 	size_t deleted;
 	struct server *srv;
 };
-
-/* The call's fields in the call log's row form. */
-static void
-lifecycle_to_row(const struct call *c, struct call_row *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->id = c->id;
-	snprintf(r->call_id, sizeof(r->call_id), "%s", c->call_id);
-	snprintf(r->caller, sizeof(r->caller), "%s", c->caller);
-	snprintf(r->dialed, sizeof(r->dialed), "%s", c->dialed);
-	r->offered_at = c->offered_at;
-	snprintf(r->action, sizeof(r->action), "%s",
-	         c->action == CALLS_ACTION_REJECT ? "reject" : "queue");
-	snprintf(r->queue, sizeof(r->queue), "%s", c->queue);
-	snprintf(r->rule, sizeof(r->rule), "%s", c->rule);
-	snprintf(r->policy, sizeof(r->policy), "%s", c->policy);
-	r->degraded = c->degraded;
-	r->answered_at = c->answered_at;
-	snprintf(r->agent, sizeof(r->agent), "%s", c->agent);
-	r->ended_at = c->ended_at;
-	snprintf(r->ended_by, sizeof(r->ended_by), "%s", c->ended_by);
-	r->abandoned = c->abandoned;
-	r->talk_s = c->answered_at != 0 && c->ended_at >= c->answered_at
-	                ? c->ended_at - c->answered_at
-	                : -1;
-}
 
 /* A logged row back as a call in progress (start-up). */
 static void
@@ -113,35 +84,17 @@ calllog_db_close(void *db)
 }
 
 static void
-lifecycle_job_run(void *db, struct job *job)
+lifecycle_prune_run(void *db, struct job *job)
 {
-	struct calllog_job *cj = (struct calllog_job *)job;
-	struct call_row *r = &cj->row;
+	struct prune_job *pj = (struct prune_job *)job;
 
-	switch (cj->kind) {
-	case CJ_INSERT:
-		job->status = calllog_insert(db, r);
-		break;
-	case CJ_ANSWERED:
-		job->status = calllog_set_answered(db, r->id, r->answered_at, r->agent);
-		break;
-	case CJ_ENDED:
-		job->status =
-		    calllog_set_ended(db, r->id, r->ended_at, r->ended_by, r->abandoned, r->talk_s);
-		break;
-	case CJ_PRUNE:
-		job->status = calllog_prune(db, cj->before, PRUNE_BATCH, &cj->deleted);
-		break;
-	}
-	/* A repeated answer or end changes nothing and is not a failure. */
-	if (job->status == STORE_CONFLICT && cj->kind != CJ_INSERT)
-		job->status = STORE_OK;
+	job->status = calllog_prune(db, pj->before, PRUNE_BATCH, &pj->deleted);
 }
 
 static void
 lifecycle_prune_done(struct job *job)
 {
-	struct calllog_job *cj = (struct calllog_job *)job;
+	struct prune_job *cj = (struct prune_job *)job;
 	struct server *srv = cj->srv;
 
 	srv->pruning = 0;
@@ -154,23 +107,6 @@ lifecycle_prune_done(struct job *job)
 	free(cj);
 }
 
-static void
-lifecycle_submit(struct server *srv, enum calllog_job_kind kind, const struct call *c)
-{
-	struct calllog_job *cj;
-
-	cj = calloc(1, sizeof(*cj));
-	if (cj == NULL) {
-		log_warnx("out of memory: call %s not logged", c->call_id);
-		return;
-	}
-	cj->kind = kind;
-	cj->srv = srv;
-	cj->job.run = lifecycle_job_run;
-	lifecycle_to_row(c, &cj->row);
-	writer_submit(srv->calllog_writer, &cj->job);
-}
-
 /* Writes an ended call to the log and feeds the counters. */
 static void
 lifecycle_log_end(struct server *srv, const struct call *c)
@@ -181,7 +117,7 @@ lifecycle_log_end(struct server *srv, const struct call *c)
 	                   : -1;
 	int is_short;
 
-	lifecycle_submit(srv, CJ_ENDED, c);
+	logbatch_add(srv->calllog_batch, LOGBATCH_ENDED, c);
 	if (c->key[0] == '\0')
 		return;
 	is_short = nuisance_is_short(cfg, strcmp(c->ended_by, "caller") == 0, c->abandoned,
@@ -226,14 +162,13 @@ lifecycle_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	calls_expire(srv->calls, now, pc->close_after_s, EXPIRE_BUDGET, lifecycle_close_stale, &t);
 	if (!srv->pruning && (srv->prune_more || now - srv->last_prune >= 60)) {
-		struct calllog_job *cj = calloc(1, sizeof(*cj));
+		struct prune_job *cj = calloc(1, sizeof(*cj));
 
 		if (cj == NULL)
 			return;
-		cj->kind = CJ_PRUNE;
 		cj->before = now - pc->retention_s;
 		cj->srv = srv;
-		cj->job.run = lifecycle_job_run;
+		cj->job.run = lifecycle_prune_run;
 		cj->job.done = lifecycle_prune_done;
 		srv->pruning = 1;
 		srv->prune_more = 0;
@@ -251,13 +186,13 @@ lifecycle_calllog_wait_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	/* A failing database is not waited for: its writer bounds what it keeps itself. */
-	if (writer_backlog(srv->calllog_writer) > CALLLOG_BACKLOG_LOW &&
+	if (logbatch_rows_pending(srv->calllog_batch) > CALLLOG_BACKLOG_LOW &&
 	    !writer_failing(srv->calllog_writer))
 		return;
 	srv->calllog_full = 0;
 	event_del(srv->calllog_wait);
 	log_info("call log caught up backlog=%zu: reading again",
-	         writer_backlog(srv->calllog_writer));
+	         logbatch_rows_pending(srv->calllog_batch));
 	session_resume_all(srv);
 }
 
@@ -268,15 +203,15 @@ lifecycle_backlogged(struct server *srv)
 
 	if (srv->calllog_full)
 		return 1;
-	if (srv->calllog_writer == NULL ||
-	    writer_backlog(srv->calllog_writer) < CALLLOG_BACKLOG_HIGH ||
+	if (srv->calllog_batch == NULL ||
+	    logbatch_rows_pending(srv->calllog_batch) < CALLLOG_BACKLOG_HIGH ||
 	    writer_failing(srv->calllog_writer))
 		return 0;
 	if (srv->calllog_wait == NULL || event_add(srv->calllog_wait, &poll) == -1)
 		return 0; /* nothing would wake the connections: never hold them */
 	srv->calllog_full = 1;
 	log_warnx("call log behind backlog=%zu: holding reads until it catches up",
-	          writer_backlog(srv->calllog_writer));
+	          logbatch_rows_pending(srv->calllog_batch));
 	return 1;
 }
 
@@ -371,10 +306,16 @@ lifecycle_start(struct server *srv, char **cause)
 	log_info("call log rebuilt rows=%zu open_calls=%zu tracked=%zu", srv->rebuilt_rows,
 	         calls_open_count(srv->calls), nuisance_tracked(srv->nuisance));
 	db.db = cl;
-	srv->calllog_writer = writer_start(srv->base, &db, CALLLOG_INTERVAL_MS, cause);
+	/* The batch gathers for an interval; the writer commits each batch as it comes. */
+	srv->calllog_writer = writer_start(srv->base, &db, 0, cause);
 	if (srv->calllog_writer == NULL)
 		return -1;
 	writer_retain(srv->calllog_writer, 2 * CALLLOG_BACKLOG_HIGH);
+	srv->calllog_batch = logbatch_new(srv->base, srv->calllog_writer, CALLLOG_INTERVAL_MS);
+	if (srv->calllog_batch == NULL) {
+		*cause = strdup("out of memory");
+		return -1;
+	}
 	srv->calllog_reader = calllog_open(srv->settings.db, 0, cause);
 	if (srv->calllog_reader == NULL)
 		return -1;
@@ -397,8 +338,12 @@ lifecycle_stop(struct server *srv)
 		event_free(srv->calllog_wait);
 	srv->calllog_wait = NULL;
 	srv->calllog_full = 0;
-	writer_stop(srv->calllog_writer);
+	if (srv->calllog_batch != NULL)
+		logbatch_flush(srv->calllog_batch);
+	writer_stop(srv->calllog_writer); /* its last batches report back to calllog_batch */
 	srv->calllog_writer = NULL;
+	logbatch_free(srv->calllog_batch);
+	srv->calllog_batch = NULL;
 	calllog_close(srv->calllog_reader);
 	srv->calllog_reader = NULL;
 	calls_free(srv->calls);
@@ -460,7 +405,7 @@ lifecycle_offered(struct server *srv, const char *call_id, const char *caller, c
 		/* The table is full of open calls: the oldest is closed rather than forgotten. */
 		lifecycle_close_as_system(srv, &evicted, ts);
 	}
-	lifecycle_submit(srv, CJ_INSERT, &c);
+	logbatch_add(srv->calllog_batch, LOGBATCH_INSERT, &c);
 }
 
 /* Whether an automatic flag for caller is still on its way to the database. */
@@ -558,7 +503,7 @@ lifecycle_answered(struct server *srv, struct call *c, int64_t ts, const char *a
 		return; /* the first answer wins */
 	c->answered_at = ts < c->offered_at ? c->offered_at : ts;
 	snprintf(c->agent, sizeof(c->agent), "%s", agent ? agent : "");
-	lifecycle_submit(srv, CJ_ANSWERED, c);
+	logbatch_add(srv->calllog_batch, LOGBATCH_ANSWERED, c);
 }
 
 int

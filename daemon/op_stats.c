@@ -7,6 +7,7 @@
 
 #include "calls.h"
 #include "lifecycle.h"
+#include "logbatch.h"
 #include "nuisance.h"
 #include "ops.h"
 #include "writer.h"
@@ -85,7 +86,7 @@ op_stats(struct session *s, struct proto_req *r)
 	jb_kint(&jb, "calls_memory_bytes", (int64_t)calls_memory_bytes(srv->calls));
 	jb_kint(&jb, "nuisance_tracked", (int64_t)nuisance_tracked(srv->nuisance));
 	jb_kint(&jb, "nuisance_memory_bytes", (int64_t)nuisance_memory_bytes(srv->nuisance));
-	jb_kint(&jb, "calllog_backlog", (int64_t)writer_backlog(srv->calllog_writer));
+	jb_kint(&jb, "calllog_backlog", (int64_t)logbatch_rows_pending(srv->calllog_batch));
 	jb_kint(&jb, "writer_backlog", (int64_t)writer_backlog(srv->writer));
 	jb_key(&jb, "subscribers");
 	jb_obj_begin(&jb);

@@ -38,6 +38,7 @@ struct session;
 struct sub_state;
 TAILQ_HEAD(sub_list, sub_state);
 struct calllog;
+struct logbatch;
 struct calls;
 struct nuisance;
 
@@ -95,7 +96,8 @@ struct server {
 	uint64_t next_session_id;
 	int64_t started_at;
 	struct event *accept_retry;     /* re-enables accepting after EMFILE */
-	struct writer *calllog_writer;  /* call-log rows, committed every 50 ms */
+	struct writer *calllog_writer;  /* call-log rows, a batch every 50 ms */
+	struct logbatch *calllog_batch; /* rows gathered on the loop for the next batch */
 	struct calllog *calllog_reader; /* loop thread: recent calls for caller.show */
 	struct nuisance *nuisance;      /* per-caller counters, loop thread only */
 	struct calls *calls;            /* calls in progress, loop thread only */

@@ -20,6 +20,9 @@
 
 STAILQ_HEAD(job_queue, job);
 
+/* A retrying writer's pause between failed commits (a full disk fails at once). */
+#define WRITER_RETRY_MS 50
+
 struct writer {
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -33,7 +36,7 @@ struct writer {
 	 * lock. */
 	atomic_size_t backlog;
 	atomic_int failing; /* the last batch could not be committed */
-	size_t retain_max;  /* interval writers: most jobs kept for retry while failing */
+	size_t retain_max;  /* rows kept for retry while commits fail; 0: fail at once */
 	uint64_t dropped;   /* jobs given up while failing, thread only */
 	struct event *ev;
 	struct writer_db db; /* the connection, used only by the thread */
@@ -71,7 +74,7 @@ writer_run_batch(struct writer *w, struct job_queue *batch)
 		job->run(w->db.db, job);
 		if (job->status == STORE_BUSY || job->status == STORE_ERROR)
 			snprintf(job->errmsg, sizeof(job->errmsg), "%s", w->db.errmsg(w->db.db));
-		if (job->status == STORE_BUSY && w->interval_ms > 0) {
+		if (job->status == STORE_BUSY && w->retain_max > 0) {
 			/* Locked out: every later row would wait as long. Retry the batch whole. */
 			snprintf(msg, sizeof(msg), "%s", job->errmsg);
 			w->db.rollback(w->db.db);
@@ -117,49 +120,58 @@ writer_hand_back(struct writer *w, struct job_queue *batch)
 }
 
 /*
- * An interval writer whose batch could not be committed (a locked database, a full disk) keeps
- * it for the next interval instead of losing it, up to retain_max jobs; beyond that the oldest
- * are given up and counted. Jobs with a done callback are never held: they fail at once.
+ * A retrying writer (retain_max > 0) whose batch could not be committed (a locked database, a
+ * full disk) keeps it, ahead of what came since, to try again; beyond retain_max rows the
+ * oldest jobs are given up: freed when nobody waits for them, else failed back to the loop.
  */
 static void
 writer_retry_later(struct writer *w, struct job_queue *batch, const char *why)
 {
-	struct job_queue failed, keep;
+	struct job_queue failed;
 	struct job *job;
-	size_t n = 0;
-	uint64_t dropped = 0;
+	size_t rows = 0, dropped = 0;
 
 	STAILQ_INIT(&failed);
-	STAILQ_INIT(&keep);
-	while ((job = STAILQ_FIRST(batch)) != NULL) {
-		STAILQ_REMOVE_HEAD(batch, entry);
-		if (job->done != NULL)
-			STAILQ_INSERT_TAIL(&failed, job, entry);
-		else
-			STAILQ_INSERT_TAIL(&keep, job, entry);
-	}
 	if (!atomic_exchange(&w->failing, 1))
-		log_warnx("writer: cannot commit (%s): keeping up to %zu writes to retry", why,
+		log_warnx("writer: cannot commit (%s): keeping up to %zu rows to retry", why,
 		          w->retain_max);
 	pthread_mutex_lock(&w->lock);
-	STAILQ_CONCAT(&keep, &w->todo); /* the failed batch goes first: order is kept */
-	STAILQ_CONCAT(&w->todo, &keep);
+	STAILQ_CONCAT(batch, &w->todo); /* the failed batch goes first: order is kept */
+	STAILQ_CONCAT(&w->todo, batch);
 	STAILQ_FOREACH(job, &w->todo, entry)
-	n++;
-	while (n > w->retain_max && (job = STAILQ_FIRST(&w->todo)) != NULL) {
+	rows += job->weight > 0 ? job->weight : 1;
+	while (rows > w->retain_max && (job = STAILQ_FIRST(&w->todo)) != NULL) {
 		STAILQ_REMOVE_HEAD(&w->todo, entry);
-		free(job);
-		dropped++;
-		n--;
+		rows -= job->weight > 0 ? job->weight : 1;
+		dropped += job->weight > 0 ? job->weight : 1;
+		job->status = STORE_ERROR;
+		snprintf(job->errmsg, sizeof(job->errmsg), "given up after failed commits: %.200s",
+		         why);
+		STAILQ_INSERT_TAIL(&failed, job, entry);
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (dropped > 0) {
-		atomic_fetch_sub_explicit(&w->backlog, dropped, memory_order_relaxed);
 		w->dropped += dropped;
-		log_warnx("writer: gave up %llu writes while the database fails (%llu so far)",
-		          (unsigned long long)dropped, (unsigned long long)w->dropped);
+		log_warnx("writer: gave up %zu rows while the database fails (%llu so far)",
+		          dropped, (unsigned long long)w->dropped);
 	}
 	writer_hand_back(w, &failed);
+}
+
+/* Waits out a pause before a retry, or until the writer is stopped. */
+static void
+writer_pause(struct writer *w, int ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)ms * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&w->lock);
 }
 
 static void *
@@ -195,12 +207,12 @@ writer_main(void *arg)
 		if (!STAILQ_EMPTY(&batch)) {
 			char why[256];
 
-			if (writer_run_batch(w, &batch) != STORE_OK && w->interval_ms > 0 &&
-			    !stop) {
+			if (writer_run_batch(w, &batch) != STORE_OK && w->retain_max > 0 && !stop) {
 				snprintf(why, sizeof(why), "%s", STAILQ_FIRST(&batch)->errmsg);
 				writer_retry_later(w, &batch, why);
 				if (write(w->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
 					log_warn("writer: eventfd");
+				writer_pause(w, WRITER_RETRY_MS);
 				continue;
 			}
 			if (atomic_exchange(&w->failing, 0))

@@ -38,6 +38,7 @@ struct job {
 	job_done_fn done;
 	enum store_status status;
 	char errmsg[256];
+	size_t weight; /* rows the job carries, for a retrying writer's bound; 0 counts as 1 */
 };
 
 struct writer;
@@ -50,8 +51,9 @@ struct writer;
 struct writer *writer_start(struct event_base *base, const struct writer_db *db, int interval_ms,
                             char **cause);
 /*
- * An interval writer keeps at most max jobs for retry while its commits fail (the oldest beyond
- * are given up, counted and logged); the default 0 keeps none.
+ * Makes w retry batches whose commit fails (or whose job reports STORE_BUSY) instead of failing
+ * them, keeping at most max rows (job weights) meanwhile; the oldest beyond are given up,
+ * counted and logged. The default 0 fails a batch at once.
  */
 void writer_retain(struct writer *w, size_t max);
 /* 1 while the writer's last commit failed. */

@@ -118,7 +118,7 @@ class LockedDatabase(cwtest.DaemonCase):
             time.sleep(0.05)
         self.assertEqual(rows, (n, n), "call-log rows lost to the lock")
         log = self.daemon.log()
-        self.assertRegex(log, r"writer: cannot commit \(.*\): keeping up to \d+ writes")
+        self.assertRegex(log, r"writer: cannot commit \(.*\): keeping up to \d+ rows")
         self.assertIn("writer: committing again", log)
         self.assertNotIn("gave up", log)
 
