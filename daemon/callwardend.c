@@ -19,6 +19,7 @@
 #include "ops.h"
 #include "number.h"
 #include "server.h"
+#include "snapshot.h"
 #include "writer.h"
 
 /* How long a write may wait for the database lock before answering unavailable. */
@@ -274,6 +275,8 @@ main(int argc, char **argv)
 	if (srv.reader == NULL)
 		fatalx("db %s", cause);
 	log_info("database %s schema=%d", srv.settings.db, store_schema_version(srv.reader));
+	if (snapshot_init(&srv) == -1)
+		fatalx("cannot create the reader's snapshot event");
 	query_db.db = store_open(srv.settings.db, STORE_READER, 1000, &cause);
 	if (query_db.db == NULL ||
 	    (srv.query = writer_start(srv.base, &query_db, 0, &cause)) == NULL)
@@ -318,6 +321,7 @@ main(int argc, char **argv)
 	session_close_all(&srv);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
+	snapshot_free(&srv);
 	store_close(srv.reader);
 	flag_list_free(&srv.flags);
 	jb_free(&srv.out);

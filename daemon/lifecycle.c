@@ -17,6 +17,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "logbatch.h"
+#include "textcopy.h"
 #include "ops.h"
 #include "writer.h"
 
@@ -40,17 +41,17 @@ lifecycle_from_row(struct call *c, const struct call_row *r)
 {
 	memset(c, 0, sizeof(*c));
 	c->id = r->id;
-	snprintf(c->call_id, sizeof(c->call_id), "%s", r->call_id);
-	snprintf(c->caller, sizeof(c->caller), "%s", r->caller);
-	snprintf(c->dialed, sizeof(c->dialed), "%s", r->dialed);
+	text_copy(c->call_id, sizeof(c->call_id), r->call_id);
+	text_copy(c->caller, sizeof(c->caller), r->caller);
+	text_copy(c->dialed, sizeof(c->dialed), r->dialed);
 	c->offered_at = r->offered_at;
 	c->action = strcmp(r->action, "reject") == 0 ? CALLS_ACTION_REJECT : CALLS_ACTION_QUEUE;
-	snprintf(c->queue, sizeof(c->queue), "%s", r->queue);
-	snprintf(c->rule, sizeof(c->rule), "%s", r->rule);
-	snprintf(c->policy, sizeof(c->policy), "%s", r->policy);
+	text_copy(c->queue, sizeof(c->queue), r->queue);
+	text_copy(c->rule, sizeof(c->rule), r->rule);
+	text_copy(c->policy, sizeof(c->policy), r->policy);
 	c->degraded = r->degraded;
 	c->answered_at = r->answered_at;
-	snprintf(c->agent, sizeof(c->agent), "%s", r->agent);
+	text_copy(c->agent, sizeof(c->agent), r->agent);
 }
 
 static enum store_status
@@ -132,7 +133,7 @@ lifecycle_close_as_system(struct server *srv, const struct call *open, int64_t t
 	struct call c = *open;
 
 	c.ended_at = ts > c.offered_at ? ts : c.offered_at;
-	snprintf(c.ended_by, sizeof(c.ended_by), "system");
+	text_copy(c.ended_by, sizeof(c.ended_by), "system");
 	lifecycle_log_end(srv, &c);
 }
 
@@ -384,16 +385,16 @@ lifecycle_offered(struct server *srv, const char *call_id, const char *caller, c
 
 	memset(&c, 0, sizeof(c));
 	c.id = srv->next_call_row++;
-	snprintf(c.call_id, sizeof(c.call_id), "%s", call_id);
-	snprintf(c.caller, sizeof(c.caller), "%s", caller ? caller : "");
-	snprintf(c.dialed, sizeof(c.dialed), "%s", dialed ? dialed : "");
-	snprintf(c.key, sizeof(c.key), "%s", key);
+	text_copy(c.call_id, sizeof(c.call_id), call_id);
+	text_copy(c.caller, sizeof(c.caller), caller);
+	text_copy(c.dialed, sizeof(c.dialed), dialed);
+	text_copy(c.key, sizeof(c.key), key);
 	c.offered_at = ts;
 	c.action = d->action == DECISION_REJECT;
 	c.degraded = d->degraded;
-	snprintf(c.queue, sizeof(c.queue), "%s", d->queue->name);
-	snprintf(c.rule, sizeof(c.rule), "%s", d->rule);
-	snprintf(c.policy, sizeof(c.policy), "%s", d->policy->version);
+	text_copy(c.queue, sizeof(c.queue), d->queue->name);
+	text_copy(c.rule, sizeof(c.rule), d->rule);
+	text_copy(c.policy, sizeof(c.policy), d->policy->version);
 	rc = calls_add(srv->calls, &c, &out, &evicted);
 	if (rc == -1) {
 		log_warnx("call not remembered: %s", strerror(errno));
@@ -470,7 +471,7 @@ lifecycle_auto_flag(struct server *srv, const char *caller, const struct nuisanc
 		         " (%d short calls within %lld s)", v->shorts,
 		         (long long)pn->cfg.short_window_s);
 	memset(&f, 0, sizeof(f));
-	snprintf(f.caller, sizeof(f.caller), "%s", caller);
+	text_copy(f.caller, sizeof(f.caller), caller);
 	f.code = strdup(code);
 	f.reason = strdup(reason);
 	f.created_by = strdup("callwarden");
@@ -502,7 +503,7 @@ lifecycle_answered(struct server *srv, struct call *c, int64_t ts, const char *a
 	if (c->answered_at != 0)
 		return; /* the first answer wins */
 	c->answered_at = ts < c->offered_at ? c->offered_at : ts;
-	snprintf(c->agent, sizeof(c->agent), "%s", agent ? agent : "");
+	text_copy(c->agent, sizeof(c->agent), agent);
 	logbatch_add(srv->calllog_batch, LOGBATCH_ANSWERED, c);
 }
 
@@ -515,7 +516,7 @@ lifecycle_ended(struct server *srv, struct call *c, int64_t ts, const char *ende
 	if (ts < c->offered_at)
 		ts = c->offered_at;
 	calls_end(srv->calls, c, ts > 0 ? ts : 1);
-	snprintf(c->ended_by, sizeof(c->ended_by), "%s", ended_by);
+	text_copy(c->ended_by, sizeof(c->ended_by), ended_by);
 	c->abandoned = abandoned;
 	lifecycle_log_end(srv, c);
 	return 1;

@@ -11,6 +11,7 @@
 #include "calllog.h"
 #include "log.h"
 #include "logbatch.h"
+#include "textcopy.h"
 
 struct logbatch_item {
 	enum logbatch_kind kind;
@@ -42,20 +43,20 @@ logbatch_row_of(const struct call *c, struct call_row *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = c->id;
-	snprintf(r->call_id, sizeof(r->call_id), "%s", c->call_id);
-	snprintf(r->caller, sizeof(r->caller), "%s", c->caller);
-	snprintf(r->dialed, sizeof(r->dialed), "%s", c->dialed);
+	text_copy(r->call_id, sizeof(r->call_id), c->call_id);
+	text_copy(r->caller, sizeof(r->caller), c->caller);
+	text_copy(r->dialed, sizeof(r->dialed), c->dialed);
 	r->offered_at = c->offered_at;
-	snprintf(r->action, sizeof(r->action), "%s",
-	         c->action == CALLS_ACTION_REJECT ? "reject" : "queue");
-	snprintf(r->queue, sizeof(r->queue), "%s", c->queue);
-	snprintf(r->rule, sizeof(r->rule), "%s", c->rule);
-	snprintf(r->policy, sizeof(r->policy), "%s", c->policy);
+	text_copy(r->action, sizeof(r->action),
+	          c->action == CALLS_ACTION_REJECT ? "reject" : "queue");
+	text_copy(r->queue, sizeof(r->queue), c->queue);
+	text_copy(r->rule, sizeof(r->rule), c->rule);
+	text_copy(r->policy, sizeof(r->policy), c->policy);
 	r->degraded = c->degraded;
 	r->answered_at = c->answered_at;
-	snprintf(r->agent, sizeof(r->agent), "%s", c->agent);
+	text_copy(r->agent, sizeof(r->agent), c->agent);
 	r->ended_at = c->ended_at;
-	snprintf(r->ended_by, sizeof(r->ended_by), "%s", c->ended_by);
+	text_copy(r->ended_by, sizeof(r->ended_by), c->ended_by);
 	r->abandoned = c->abandoned;
 	r->talk_s = c->answered_at != 0 && c->ended_at >= c->answered_at
 	                ? c->ended_at - c->answered_at

@@ -14,6 +14,7 @@
 #include "number.h"
 #include "ops.h"
 #include "route.h"
+#include "snapshot.h"
 #include "sub.h"
 
 /* How far ahead of the server clock an offer's ts may be before the clock is used instead. */
@@ -59,6 +60,7 @@ offer_decide(struct server *srv, const char *call_id, const char *caller, const 
 	lifecycle_counters(srv, in.caller, in.dialed, in.ts, record, &counters, key);
 	in.nuisance = &counters;
 	if (in.caller != NULL && !policy_allowlisted(srv->policy, in.caller)) {
+		snapshot_hold(srv);
 		st = store_caller_flags(srv->reader, in.caller, SERVER_ROUTE_FLAGS, &srv->flags);
 		if (st != STORE_OK) {
 			char why[ROUTE_REASON_MAX];

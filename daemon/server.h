@@ -88,6 +88,8 @@ struct server {
 	struct settings settings;
 	struct policy *policy; /* current policy; requests take a reference while they need it */
 	struct store *reader;  /* used only on the loop thread */
+	struct event *snapshot_end; /* closes the reader's snapshot after this loop iteration */
+	int snapshot_open;
 	struct writer *writer;
 	struct listener listeners[2];
 	size_t nlisteners;

@@ -77,6 +77,7 @@ enum store_stmt {
 	ST_CALLER_REPORTS,
 	ST_CALLER_FOLLOWUPS,
 	ST_BEGIN,
+	ST_READ_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_SAVEPOINT,
@@ -125,6 +126,7 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_CALLER_FOLLOWUPS] = "SELECT " FOLLOWUP_COLUMNS " FROM followups WHERE caller = ?1 "
                             "ORDER BY id DESC LIMIT ?2",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_READ_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_SAVEPOINT] = "SAVEPOINT store_unit",
@@ -560,6 +562,30 @@ store_begin(struct store *s)
 	if (st == STORE_OK)
 		s->in_tx = 1;
 	return st;
+}
+
+enum store_status
+store_snapshot_begin(struct store *s)
+{
+	enum store_status st;
+
+	if (s->in_tx)
+		return STORE_OK; /* already inside one: it serves as the snapshot */
+	st = store_run(s, ST_READ_BEGIN);
+	if (st == STORE_OK)
+		s->in_tx = 1;
+	return st;
+}
+
+void
+store_snapshot_end(struct store *s)
+{
+	if (!s->in_tx)
+		return;
+	s->in_tx = 0;
+	/* An error inside may have ended it already; a read-only COMMIT cannot fail otherwise. */
+	if (!sqlite3_get_autocommit(s->db) && store_run(s, ST_COMMIT) != STORE_OK)
+		store_rollback(s);
 }
 
 enum store_status

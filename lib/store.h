@@ -54,6 +54,12 @@ int store_schema_version(struct store *s);
 /* Explicit transactions, used by the writer to commit many requests at once. */
 enum store_status store_begin(struct store *s);
 enum store_status store_commit(struct store *s);
+/*
+ * A read snapshot over several lookups: one WAL read lock for all of them instead of one each.
+ * Commits made meanwhile are seen after store_snapshot_end. Readers only.
+ */
+enum store_status store_snapshot_begin(struct store *s);
+void store_snapshot_end(struct store *s);
 void store_rollback(struct store *s);
 
 /*
