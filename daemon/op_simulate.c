@@ -191,7 +191,7 @@ sim_run(void *db, struct job *job)
 		calllog_close(cl);
 		return;
 	}
-	job->status = calllog_range(cl, sj->since, sj->until, sim_row, sj);
+	job->status = calllog_range(cl, sj->since, sj->until + 1, sim_row, sj);
 	if (job->status != STORE_OK)
 		snprintf(job->errmsg, sizeof(job->errmsg), "%s", calllog_errmsg(cl));
 	calllog_close(cl);
@@ -284,7 +284,7 @@ op_policy_simulate(struct session *s, struct proto_req *r)
 	struct server *srv = s->srv;
 	const char *path;
 	struct sim_job *sj;
-	int64_t now = ops_now(srv), since = 0, until = 0;
+	int64_t now = ops_now(srv), since = now - 7 * 86400, until = now;
 
 	if (proto_check_fields(r, fields) == -1 ||
 	    proto_str(r, "path", PROTO_REQUIRED, 4096, &path) != 1 ||
@@ -293,12 +293,9 @@ op_policy_simulate(struct session *s, struct proto_req *r)
 		ops_reply_req_error(s, r);
 		return;
 	}
-	if (since == 0)
-		since = now - 7 * 86400;
-	if (until == 0)
-		until = now + 1;
-	if (until <= since) {
-		ops_reply_error(s, r, PROTO_BAD_FIELD, "'until' must be after 'since'");
+	/* Absent ends keep their defaults; both ends count, so since == until is one second. */
+	if (until < since) {
+		ops_reply_error(s, r, PROTO_BAD_FIELD, "'until' must not be before 'since'");
 		return;
 	}
 	sj = calloc(1, sizeof(*sj));

@@ -145,6 +145,22 @@ class PolicyOps(unittest.TestCase):
                          "until": t + 1000})
         self.assertEqual(r["current"]["queues"], {"standard": 4})
         self.assertEqual(self.d.query("SELECT count(*) AS n FROM calls")[0]["n"], before)
+        # Both ends count: a one-second range holds the call of that second.
+        r = self.c.call({"op": "policy.simulate", "path": cand, "since": t + 100,
+                         "until": t + 100})
+        self.assertEqual((r["calls"], r["since"], r["until"]), (1, t + 100, t + 100), r)
+        r = self.c.call({"op": "policy.simulate", "path": cand, "since": t + 101,
+                         "until": t + 100})
+        self.assertEqual(r["error"]["code"], "bad_field", r)
+        # since 0 is the start of time, not "the last 7 days".
+        self.c.call({"op": "call.offered", "call_id": "sim-old", "caller": other,
+                     "ts": now - 30 * 86400})
+        time.sleep(0.3)
+        r = self.c.call({"op": "policy.simulate", "path": cand, "since": 0})
+        self.assertTrue(r["ok"], r)
+        self.assertEqual((r["calls"], r["since"]), (5, 0), r)
+        r = self.c.call({"op": "policy.simulate", "path": cand})
+        self.assertEqual(r["calls"], 4, r)
         bad = self.c.call({"op": "policy.simulate", "path": os.path.join(self.dir, "nope")})
         self.assertEqual(bad["error"]["code"], "bad_field")
         self.assertEqual(self.c.call({"op": "policy.simulate"})["error"]["code"],
