@@ -87,6 +87,8 @@ struct load_opts {
 	long long seed; /* of the callers' random choice; differs per run unless given */
 	int seed_given;
 	unsigned events_per_call; /* 1 (offered) or 3 */
+	/* Subscribers to every topic that never read: routing must not feel them. */
+	int stalled_subscribers;
 	/* Starts every call_id of this run ("l3f9a2-"): runs against one daemon never collide. */
 	char tag[16];
 	size_t taglen;
@@ -672,6 +674,29 @@ load_resolve(const char *hostport, struct addrinfo **res)
 	return 0;
 }
 
+/*
+ * A connection subscribed to every topic that never reads a byte: a supervisor's screen frozen
+ * on a dead network. The small receive buffer makes the daemon's side fill at once.
+ */
+static int
+load_stalled_subscriber(const struct load_opts *o, const struct addrinfo *ai, char *err,
+                        size_t errlen)
+{
+	static const char req[] = "{\"op\":\"subscribe\",\"topics\":[\"alert\",\"flag\","
+	                          "\"decision\"]}\n";
+	int fd = load_connect(o, ai, err, errlen), small = 4096;
+
+	if (fd == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
+		snprintf(err, errlen, "send: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void
 load_usage(void)
 {
@@ -681,7 +706,8 @@ load_usage(void)
 	        "                    [--conns N] [--pipeline K] [--seconds S] [--warmup S]\n"
 	        "                    [--callers N] [--flagged-ratio R] [--caller-range N]\n"
 	        "                    [--numbers N] [--rate R] [--policy PATH] [--progress S]\n"
-	        "                    [--threads T] [--pid PID] [--seed S]\n");
+	        "                    [--threads T] [--pid PID] [--seed S]\n"
+	        "                    [--stalled-subscribers N]\n");
 }
 
 static int
@@ -702,6 +728,7 @@ load_parse_mode(const char *s, enum load_mode *mode)
 struct load_stats {
 	int ok; /* 0: no answer (an older daemon, or a timeout) */
 	long long calls_held, calls_memory, tracked, nuisance_memory, calllog_backlog;
+	long long subscriber_overflows, events_dropped;
 };
 
 static long long
@@ -755,6 +782,8 @@ load_stats_fetch(const struct load_opts *o, const struct addrinfo *ai, struct lo
 		st->tracked = load_stats_int(root, "nuisance_tracked");
 		st->nuisance_memory = load_stats_int(root, "nuisance_memory_bytes");
 		st->calllog_backlog = load_stats_int(root, "calllog_backlog");
+		st->subscriber_overflows = load_stats_int(root, "subscriber_overflows");
+		st->events_dropped = load_stats_int(root, "events_dropped");
 	}
 	cJSON_Delete(root);
 }
@@ -814,6 +843,7 @@ load_parse(int argc, char **argv, struct load_opts *o)
 	    {"policy", required_argument, NULL, 'y'},
 	    {"pid", required_argument, NULL, 'p'},
 	    {"seed", required_argument, NULL, 'S'},
+	    {"stalled-subscribers", required_argument, NULL, 'Z'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -909,6 +939,11 @@ load_parse(int argc, char **argv, struct load_opts *o)
 			if (cwbench_parse_ll("--seed", optarg, 0, INT64_MAX, &o->seed) != 0)
 				return -1;
 			o->seed_given = 1;
+			break;
+		case 'Z':
+			if (cwbench_parse_ll("--stalled-subscribers", optarg, 0, 64, &v) != 0)
+				return -1;
+			o->stalled_subscribers = (int)v;
 			break;
 		case 'h':
 		default:
@@ -1134,6 +1169,13 @@ load_report(const struct load_opts *o, struct load_worker *ws, const struct load
 			       load_mib(run->budget.nuisance_bytes + run->budget.calls_bytes),
 			       o->policy);
 	}
+	if (o->stalled_subscribers > 0)
+		printf("  stalled_subscribers=%d subscriber_overflows=%lld events_dropped=%lld "
+		       "(during "
+		       "the run)\n",
+		       o->stalled_subscribers,
+		       run->stats_end.subscriber_overflows - run->stats_start.subscriber_overflows,
+		       run->stats_end.events_dropped - run->stats_start.events_dropped);
 	for (i = 0; i < o->threads; i++)
 		if (ws[i].first_error[0] != '\0') {
 			printf("  first error reply: %s\n", ws[i].first_error);
@@ -1241,8 +1283,10 @@ load_main(int argc, char **argv)
 	char err[512];
 	uint64_t start, t0, t1, end;
 	double d0, s0, h0, d1, s1, h1;
-	int i, j, fd, rc = 0, failed = 0;
+	int i, j, fd, rc = 0, failed = 0, stalled[64];
 
+	for (i = 0; i < 64; i++)
+		stalled[i] = -1;
 	if (load_parse(argc, argv, &o) != 0) {
 		load_usage();
 		return 2;
@@ -1313,9 +1357,17 @@ load_main(int argc, char **argv)
 			abort();
 	}
 
+	for (i = 0; i < o.stalled_subscribers; i++) {
+		stalled[i] = load_stalled_subscriber(&o, ai, err, sizeof(err));
+		if (stalled[i] == -1) {
+			fprintf(stderr, "cwbench: stalled subscriber %d: %s\n", i, err);
+			rc = 1;
+			goto out;
+		}
+	}
 	if (o.pid != 0)
 		proc_mem(o.pid, &run.mem_start);
-	if (o.mode == LOAD_DISTINCT)
+	if (o.mode == LOAD_DISTINCT || o.stalled_subscribers > 0)
 		load_stats_fetch(&o, ai, &run.stats_start);
 	start = cwbench_now_ns();
 	t0 = start + (uint64_t)(o.warmup * 1e9);
@@ -1351,7 +1403,7 @@ load_main(int argc, char **argv)
 	end = cwbench_now_ns();
 	for (i = 0; i < o.threads; i++)
 		pthread_join(ws[i].thread, NULL);
-	if (o.mode == LOAD_DISTINCT)
+	if (o.mode == LOAD_DISTINCT || o.stalled_subscribers > 0)
 		load_stats_fetch(&o, ai, &run.stats_end);
 	if (o.pid != 0) {
 		proc_mem(o.pid, &run.mem_end);
@@ -1420,6 +1472,9 @@ out:
 			event_base_free(w->base);
 	}
 	free(ws);
+	for (i = 0; i < 64; i++)
+		if (stalled[i] != -1)
+			close(stalled[i]);
 	if (ai != NULL)
 		freeaddrinfo(ai);
 	return rc;

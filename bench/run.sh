@@ -17,7 +17,7 @@ Runs, on one daemon with the prefilled database:
 and on a second daemon with an empty database:
   (d) distinct: every call from a new number, N calls    target: memory stays flat
 
-  --only LIST   runs to do, comma-separated from a,b,c,d (env ONLY, default a,b,c,d)
+  --only LIST   runs to do, comma-separated from a,b,c,d,s (env ONLY, default a,b,c,d,s)
   --callers N   flagged callers to prefill (env CALLERS, default 1000000)
   --seconds S   measured seconds of (a) and (b) (env SECONDS, default 10)
   --warmup S    unmeasured seconds before (a), (b), (c) (env WARMUP, default 2)
@@ -38,7 +38,7 @@ EOF
 # bash counts SECONDS up from the start of the shell, so read the caller's value from the
 # environment rather than from the variable.
 env_seconds=$(printenv SECONDS || true)
-ONLY=${ONLY:-a,b,c,d}
+ONLY=${ONLY:-a,b,c,d,s}
 CALLERS=${CALLERS:-1000000}
 DURATION=${env_seconds:-10}
 WARMUP=${WARMUP:-2}
@@ -72,7 +72,7 @@ want() {
 	case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac
 }
 for r in ${ONLY//,/ }; do
-	case $r in a | b | c | d) ;; *) echo "--only: '$r' is not one of a,b,c,d" >&2; exit 2 ;; esac
+	case $r in a | b | c | d | s) ;; *) echo "--only: '$r' is not one of a,b,c,d,s" >&2; exit 2 ;; esac
 done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -210,8 +210,8 @@ verdict() { # verdict EXPR VALUE: "met" when awk's EXPR holds for v=VALUE
 failed=0
 limit_ab=$((${DURATION%.*} + ${WARMUP%.*} + 60))
 limit_c=$((${LIFECYCLE_SECONDS%.*} + ${WARMUP%.*} + 60))
-out_a='' out_b='' out_c='' out_cl='' out_d=''
-if want a || want b || want c; then
+out_a='' out_b='' out_c='' out_cl='' out_d='' out_sa='' out_sb=''
+if want a || want b || want c || want s; then
 	echo "== prefilling $CALLERS callers"
 	"$build/cwbench" prefill --db "$tmp/bench.db" --callers "$CALLERS"
 	start_daemon "$tmp/bench.db" "$tmp/daemon.log"
@@ -222,6 +222,13 @@ if want a || want b || want c; then
 	if want b; then
 		run_load out_b "$limit_ab" --conns 16 --pipeline 1 --seconds "$DURATION" \
 			--warmup "$WARMUP" --callers "$CALLERS"
+	fi
+	if want s; then
+		# (a) and (b) again beside a subscriber to every topic that never reads.
+		run_load out_sa "$limit_ab" --conns 16 --pipeline 64 --seconds "$DURATION" \
+			--warmup "$WARMUP" --callers "$CALLERS" --stalled-subscribers 1
+		run_load out_sb "$limit_ab" --conns 16 --pipeline 1 --seconds "$DURATION" \
+			--warmup "$WARMUP" --callers "$CALLERS" --stalled-subscribers 1
 	fi
 	if want c; then
 		# The paced run first: the unpaced one ends with a call-log backlog that the
@@ -267,6 +274,16 @@ if [ -n "$out_b" ]; then
 	printf "$fmt" "(b) 16 conns, no pipelining, $(field "$out_b" seconds) s" "p99 $(field_raw "$out_b" p99)" \
 		"< 2 ms" "$v"
 	printf "$fmt" "    rate" "$(field "$out_b" rate) decisions/s"
+fi
+if [ -n "$out_sa" ]; then
+	v=$(verdict 'v >= 60000' "$(field "$out_sa" rate)")
+	verdicts="$verdicts $v"
+	printf "$fmt" "(s) (a) + 1 stalled subscriber" "$(field "$out_sa" rate) decisions/s" \
+		">= 60000/s" "$v"
+	v=$(verdict 'v < 2.0' "$(field "$out_sb" p99)")
+	verdicts="$verdicts $v"
+	printf "$fmt" "(s) (b) + 1 stalled subscriber" "p99 $(field_raw "$out_sb" p99)" "< 2 ms" "$v"
+	printf "    stalled subscriber: %s\n" "$(line_of "$out_sb" "stalled_subscribers=1")"
 fi
 if [ -n "$out_cl" ]; then
 	# Paced: the rate asked for (within 1%), with decisions answered within 2 ms at p99.
