@@ -24,6 +24,7 @@
 
 /* How long a write may wait for the database lock before answering unavailable. */
 #define WRITER_BUSY_MS 1000
+#define QUERY_NICE     10
 
 /* The store's functions in the writer's terms. */
 static enum store_status
@@ -158,12 +159,17 @@ main(int argc, char **argv)
 	const char *opt_listen = NULL, *opt_unix = NULL, *opt_db = NULL, *opt_policy = NULL;
 	const char *opt_cc = NULL, *config_path = NULL;
 	struct server srv;
-	struct writer_db store_db = {
-	    NULL,          store_db_begin, store_db_commit, store_db_rollback, store_db_errmsg,
-	    store_db_close};
+	struct writer_db store_db = {NULL,
+	                             store_db_begin,
+	                             store_db_commit,
+	                             store_db_rollback,
+	                             store_db_errmsg,
+	                             store_db_close,
+	                             0};
+	/* Lists, exports and simulations may run for seconds: the loop goes first. */
 	struct writer_db query_db = {
-	    NULL,          query_db_nothing, query_db_nothing, query_db_rollback, store_db_errmsg,
-	    store_db_close};
+	    NULL,           query_db_nothing, query_db_nothing, query_db_rollback, store_db_errmsg,
+	    store_db_close, QUERY_NICE};
 	struct event *sigs[3], *watchdog;
 	struct timeval flush = {0, 200000};
 	char *errors = NULL, *cause = NULL;

@@ -23,6 +23,7 @@
 
 #define CALLLOG_INTERVAL_MS 50
 #define CALLLOG_BUSY_MS     2000
+#define CALLLOG_NICE        10 /* nobody waits for the call log: decisions go first */
 #define PRUNE_BATCH         1000
 #define RECENT_SCAN_CAP     10000
 #define EXPIRE_BUDGET       10000
@@ -276,7 +277,8 @@ lifecycle_start(struct server *srv, char **cause)
 	                       calllog_db_commit,
 	                       calllog_db_rollback,
 	                       calllog_db_errmsg,
-	                       calllog_db_close};
+	                       calllog_db_close,
+	                       CALLLOG_NICE};
 	const struct policy *p = srv->policy;
 	struct nuisance_cfg cfg = lifecycle_nuisance_cfg(p);
 	struct timeval second = {1, 0};

@@ -122,12 +122,69 @@ listener_error_cb(struct evconnlistener *ev, void *arg)
 	log_warnx("accept on %s: %s", l->name, strerror(err));
 }
 
-static int
+int
 listener_is_loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
 		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
 	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+int
+listener_tcp_addr(struct server *srv, const char *what, const char *spec,
+                  struct sockaddr_storage *ss, socklen_t *sslen, char **cause)
+{
+	char host[256], msg[256];
+	int port;
+
+	if (settings_split_hostport(spec, host, sizeof(host), &port, msg, sizeof(msg)) == -1) {
+		listener_set_cause(cause, "%s %s: %s", what, spec, msg);
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(struct sockaddr_in6);
+	} else {
+		listener_set_cause(cause, "%s %s: %s", what, spec,
+		                   "not a numeric IPv4 or IPv6 address");
+		return -1;
+	}
+	if (srv->settings.ntokens == 0 && !listener_is_loopback(ss)) {
+		listener_set_cause(cause,
+		                   "%s %s: refusing to listen beyond loopback with no tokens "
+		                   "configured (set tokens in the config file)",
+		                   what, spec);
+		return -1;
+	}
+	return 0;
+}
+
+void
+listener_bound_name(const char *what, int fd, char *name, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN] = "?";
+
+	memset(&ss, 0, sizeof(ss));
+	getsockname(fd, (struct sockaddr *)&ss, &sslen);
+	if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));
+		snprintf(name, len, "%s [%s]:%d", what, addr,
+		         ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof(addr));
+		snprintf(name, len, "%s %s:%d", what, addr,
+		         ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	}
 }
 
 static int
@@ -136,52 +193,17 @@ listener_open_tcp(struct server *srv, struct listener *l, char **cause)
 	const char *spec = srv->settings.listen;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
-	char host[256], msg[256], addr[INET6_ADDRSTRLEN];
-	int port, flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
+	int flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
 
-	if (settings_split_hostport(spec, host, sizeof(host), &port, msg, sizeof(msg)) == -1) {
-		listener_set_cause(cause, "tcp %s: %s", spec, msg);
+	if (listener_tcp_addr(srv, "tcp", spec, &ss, &sslen, cause) == -1)
 		return -1;
-	}
-	memset(&ss, 0, sizeof(ss));
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, sizeof(host), "127.0.0.1");
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-		sslen = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-		sslen = sizeof(struct sockaddr_in6);
-	} else {
-		listener_set_cause(cause, "tcp %s: %s", spec, "not a numeric IPv4 or IPv6 address");
-		return -1;
-	}
-	if (srv->settings.ntokens == 0 && !listener_is_loopback(&ss)) {
-		listener_set_cause(cause,
-		                   "tcp %s: refusing to listen beyond loopback with no tokens "
-		                   "configured (set tokens in the config file)",
-		                   spec);
-		return -1;
-	}
 	l->ev = evconnlistener_new_bind(srv->base, listener_accept_cb, l, flags, 512,
 	                                (struct sockaddr *)&ss, (int)sslen);
 	if (l->ev == NULL) {
 		listener_set_cause(cause, "tcp %s: %s", spec, strerror(errno));
 		return -1;
 	}
-	sslen = sizeof(ss);
-	getsockname(evconnlistener_get_fd(l->ev), (struct sockaddr *)&ss, &sslen);
-	if (ss.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof(addr));
-		snprintf(l->name, sizeof(l->name), "tcp %s:%d", addr,
-		         ntohs(((struct sockaddr_in *)&ss)->sin_port));
-	} else {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));
-		snprintf(l->name, sizeof(l->name), "tcp [%s]:%d", addr,
-		         ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-	}
+	listener_bound_name("tcp", evconnlistener_get_fd(l->ev), l->name, sizeof(l->name));
 	return 0;
 }
 

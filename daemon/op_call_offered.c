@@ -65,6 +65,7 @@ offer_decide(struct server *srv, const char *call_id, const char *caller, const 
 		if (st != STORE_OK) {
 			char why[ROUTE_REASON_MAX];
 
+			srv->m.db_errors++;
 			snprintf(why, sizeof(why), "history unavailable: %s",
 			         store_errmsg(srv->reader));
 			route_degraded(srv->policy, why, d);
@@ -93,7 +94,7 @@ done:
 	}
 	if (record) {
 		lifecycle_offered(srv, call_id, in.caller, in.dialed, key, in.ts, d);
-		ops_count_decision(srv, d->queue->name, d->degraded);
+		ops_count_decision(srv, d);
 		sub_event_decision(srv, call_id, in.caller, d, in.ts);
 	}
 	flag_list_clear(&srv->flags);
@@ -137,4 +138,5 @@ op_call_offered(struct session *s, struct proto_req *r)
 	jb_kstr(jb, "call_id", call_id);
 	route_write_json(jb, &d);
 	ops_reply_send(s, jb);
+	metrics_hist_observe(&srv->m.latency, (double)(metrics_now_ns() - srv->m.request_ns) / 1e9);
 }

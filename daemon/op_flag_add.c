@@ -61,7 +61,7 @@ flag_add_done(struct job *job)
 		line = jb_steal(&jb, &len);
 	} else
 		line =
-		    ops_job_error_line(fj->idjson, ops_store_error(job->status),
+		    ops_job_error_line(fj->srv, fj->idjson, ops_store_error(job->status),
 		                       job->errmsg[0] ? job->errmsg : "database unavailable", &len);
 	session_fulfil(fj->s, fj->slot, line, line != NULL ? len : 0);
 	flag_clear(&fj->flag);

@@ -53,7 +53,8 @@ flag_revoke_done(struct job *job)
 		else
 			snprintf(msg, sizeof(msg), "%s",
 			         job->errmsg[0] ? job->errmsg : "database unavailable");
-		line = ops_job_error_line(rj->idjson, ops_store_error(job->status), msg, &len);
+		line = ops_job_error_line(rj->s->srv, rj->idjson, ops_store_error(job->status), msg,
+		                          &len);
 	}
 	session_fulfil(rj->s, rj->slot, line, line != NULL ? len : 0);
 	flag_clear(&rj->result);

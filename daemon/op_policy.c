@@ -90,6 +90,7 @@ reload_error_line(struct reload_job *rj, size_t *len)
 	struct jbuf jb;
 	size_t n;
 
+	ops_count_error(rj->srv, PROTO_BAD_FIELD);
 	n = strcspn(p, "\n");
 	snprintf(first, sizeof(first), "%.*s", (int)(n < 500 ? n : 500), p);
 	jb_init(&jb);

@@ -60,7 +60,7 @@ ops_job_done(struct job *job)
 	size_t len;
 
 	if (oj->err != PROTO_OK)
-		line = ops_job_error_line(oj->idjson, oj->err, job->errmsg, &len);
+		line = ops_job_error_line(oj->srv, oj->idjson, oj->err, job->errmsg, &len);
 	else if (job->status == STORE_OK) {
 		jb_init(&jb);
 		proto_reply_ok(&jb, oj->idjson);
@@ -69,7 +69,7 @@ ops_job_done(struct job *job)
 		line = jb_steal(&jb, &len);
 	} else
 		line =
-		    ops_job_error_line(oj->idjson, ops_store_error(job->status),
+		    ops_job_error_line(oj->srv, oj->idjson, ops_store_error(job->status),
 		                       job->errmsg[0] ? job->errmsg : "database unavailable", &len);
 	session_fulfil(oj->s, oj->slot, line, line != NULL ? len : 0);
 	if (oj->cleanup != NULL)
@@ -145,11 +145,13 @@ ops_limit(struct proto_req *r, size_t *limit)
 }
 
 void
-ops_count_decision(struct server *srv, const char *queue, int degraded)
+ops_count_decision(struct server *srv, const struct decision *d)
 {
+	const char *queue = d->queue->name, *labels[2] = {d->queue->name, d->rule};
 	size_t i;
 
-	if (degraded)
+	metrics_vec_add(&srv->m.decisions, labels, 1);
+	if (d->degraded)
 		srv->degraded++;
 	for (i = 0; i < srv->ndecided; i++)
 		if (strcmp(srv->decided[i].name, queue) == 0) {
@@ -186,10 +188,19 @@ ops_reply_send(struct session *s, struct jbuf *jb)
 }
 
 void
+ops_count_error(struct server *srv, enum proto_error e)
+{
+	const char *code = proto_error_name(e);
+
+	metrics_vec_add(&srv->m.errors, &code, 1);
+}
+
+void
 ops_reply_error(struct session *s, struct proto_req *r, enum proto_error e, const char *msg)
 {
 	struct jbuf *jb = &s->srv->out;
 
+	ops_count_error(s->srv, e);
 	jb_reset(jb);
 	proto_reply_error(jb, r != NULL ? proto_req_id(r) : NULL, e, msg);
 	session_reply(s, jb->data, jb->len);
@@ -209,10 +220,15 @@ ops_reply_req_error(struct session *s, struct proto_req *r)
 }
 
 char *
-ops_job_error_line(const char *idjson, enum proto_error e, const char *msg, size_t *len)
+ops_job_error_line(struct server *srv, const char *idjson, enum proto_error e, const char *msg,
+                   size_t *len)
 {
 	struct jbuf jb;
 
+	ops_count_error(srv, e);
+	/* After a job, unavailable means the database failed it (locked, full, unreadable). */
+	if (e == PROTO_UNAVAILABLE)
+		srv->m.db_errors++;
 	jb_init(&jb);
 	proto_reply_error(&jb, idjson, e, msg);
 	return jb_steal(&jb, len);
@@ -250,15 +266,56 @@ ops_caller_number(struct server *srv, struct proto_req *r, const char *caller,
 	}
 }
 
+/* The op table's entry for name, or NULL. */
+static const struct op *
+ops_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ops_table) / sizeof(ops_table[0]); i++)
+		if (strcmp(name, ops_table[i].name) == 0)
+			return &ops_table[i];
+	return NULL;
+}
+
+int
+ops_role_allows(const char *name, int role)
+{
+	const struct op *op = ops_find(name);
+
+	return op != NULL && (role == ROLE_OPS || (op->roles & role));
+}
+
+void
+ops_metrics_init(struct server *srv)
+{
+	/* Decision latency buckets: 10 us to 1 s, seconds. */
+	static const double bounds[] = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+	                                0.001,   0.0025,   0.005,   0.01,   0.025,   0.05,
+	                                0.1,     0.25,     0.5,     1};
+
+	metrics_vec_init(&srv->m.decisions, 2, 256);
+	metrics_vec_init(&srv->m.events, 1, 64);
+	metrics_vec_init(&srv->m.errors, 1, 64);
+	metrics_hist_init(&srv->m.latency, bounds, sizeof(bounds) / sizeof(bounds[0]));
+}
+
+void
+ops_metrics_free(struct server *srv)
+{
+	metrics_vec_free(&srv->m.decisions);
+	metrics_vec_free(&srv->m.events);
+	metrics_vec_free(&srv->m.errors);
+}
+
 void
 ops_dispatch(struct session *s, const char *line, size_t len)
 {
 	struct proto_req *r;
 	enum proto_error err;
-	const char *op;
 	char msg[128];
-	size_t i;
 
+	s->srv->m.request_ns = metrics_now_ns();
 	if (s->srv->stopping) {
 		ops_reply_error(s, NULL, PROTO_UNAVAILABLE, "shutting down");
 		return;
@@ -268,28 +325,40 @@ ops_dispatch(struct session *s, const char *line, size_t len)
 		ops_reply_error(s, NULL, err, msg);
 		return;
 	}
+	ops_dispatch_req(s, r);
+	proto_req_free(r);
+}
+
+void
+ops_dispatch_req(struct session *s, struct proto_req *r)
+{
+	const struct op *entry;
+	const char *op;
+	char msg[128];
+
+	if (s->srv->stopping) {
+		ops_reply_error(s, r, PROTO_UNAVAILABLE, "shutting down");
+		return;
+	}
 	op = proto_req_op(r);
 	if (op == NULL) {
 		ops_reply_req_error(s, r);
-		proto_req_free(r);
 		return;
 	}
-	for (i = 0; i < sizeof(ops_table) / sizeof(ops_table[0]); i++)
-		if (strcmp(op, ops_table[i].name) == 0)
-			break;
-	if (i == sizeof(ops_table) / sizeof(ops_table[0])) {
+	entry = ops_find(op);
+	if (entry == NULL) {
 		char shown[80];
 
 		snprintf(msg, sizeof(msg), "unknown op '%s'", log_escape(shown, sizeof(shown), op));
 		ops_reply_error(s, r, PROTO_UNKNOWN_OP, msg);
-	} else if (s->role == ROLE_NONE && ops_table[i].run != op_hello) {
+	} else if (s->role == ROLE_NONE && entry->run != op_hello) {
 		ops_reply_error(s, r, PROTO_UNAUTHORIZED, "send hello with a token first");
-	} else if (s->role != ROLE_OPS && ops_table[i].run != op_hello &&
-	           !(ops_table[i].roles & s->role)) {
-		snprintf(msg, sizeof(msg), "op '%s' is not open to the %s role", ops_table[i].name,
+	} else if (entry->run != op_hello && !ops_role_allows(entry->name, s->role)) {
+		snprintf(msg, sizeof(msg), "op '%s' is not open to the %s role", entry->name,
 		         s->role_name);
 		ops_reply_error(s, r, PROTO_FORBIDDEN, msg);
-	} else
-		ops_table[i].run(s, r);
-	proto_req_free(r);
+	} else {
+		metrics_vec_add(&s->srv->m.events, &entry->name, 1);
+		entry->run(s, r);
+	}
 }

@@ -28,7 +28,8 @@ int ops_caller_number(struct server *srv, struct proto_req *r, const char *calle
                       char out[NUMBER_BUFSZ]);
 
 /* A complete error line for a request answered after the writer; the caller frees it. */
-char *ops_job_error_line(const char *idjson, enum proto_error e, const char *msg, size_t *len);
+char *ops_job_error_line(struct server *srv, const char *idjson, enum proto_error e,
+                         const char *msg, size_t *len);
 
 /*
  * A request answered after a job on a writer or the query thread. Ops embed this first in their

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -12,6 +13,7 @@
 
 #include "flag.h"
 #include "jbuf.h"
+#include "metrics.h"
 #include "policy.h"
 #include "proto.h"
 #include "settings.h"
@@ -38,6 +40,8 @@ struct session;
 struct sub_state;
 TAILQ_HEAD(sub_list, sub_state);
 struct calllog;
+struct http;
+struct decision;
 struct logbatch;
 struct calls;
 struct nuisance;
@@ -73,6 +77,9 @@ struct session {
 	const char *role_name; /* recorded in audit rows */
 	struct sub_state *sub; /* NULL unless subscribed */
 	char peer[64];
+	/* Set for a request that is not a connection (HTTP): replies go here, not to bev. */
+	void (*sink)(struct session *s, const char *data, size_t len);
+	void *sink_arg;
 };
 TAILQ_HEAD(session_list, session);
 
@@ -81,6 +88,16 @@ struct listener {
 	struct evconnlistener *ev;
 	int is_unix;
 	char name[128];
+};
+
+/* Counters for /metrics (lib/metrics.h), kept on the loop thread without locks. */
+struct server_metrics {
+	struct metrics_vec decisions; /* by queue and rule */
+	struct metrics_hist latency;  /* seconds from a request read to its decision written */
+	struct metrics_vec events;    /* requests run, by op */
+	struct metrics_vec errors;    /* error replies, by code */
+	uint64_t db_errors;           /* failed history reads and store jobs */
+	uint64_t request_ns;          /* when the request being run was read (monotonic) */
 };
 
 struct server {
@@ -131,6 +148,8 @@ struct server {
 	struct jbuf out;        /* scratch for building one reply on the loop thread */
 	struct flag_list flags; /* scratch for one caller's flags */
 	int stopping;
+	struct server_metrics m;
+	struct http *http; /* the HTTP API, NULL when disabled */
 };
 
 /* session.c */
@@ -147,15 +166,47 @@ void session_quiesce_all(struct server *srv);
 /* Lets every connection held for backpressure read again where nothing else holds it. */
 void session_resume_all(struct server *srv);
 void session_close_all(struct server *srv);
+/* A session for one request whose replies go to sink (the HTTP API); one reference, held by the
+ * caller and dropped with session_release. */
+struct session *session_new_sink(struct server *srv, int role, const char *peer,
+                                 void (*sink)(struct session *, const char *, size_t), void *arg);
+void session_release(struct session *s);
 
 /* ops.c: runs one request line; the reply goes through session_reply or a reserved slot. */
-void ops_count_decision(struct server *srv, const char *queue, int degraded);
+void ops_count_decision(struct server *srv, const struct decision *d);
 void ops_dispatch(struct session *s, const char *line, size_t len);
+/* Runs a request already built (the HTTP API): role check, op, reply. The caller frees r. */
+void ops_dispatch_req(struct session *s, struct proto_req *r);
+/* Counts an error reply by its code, for /metrics. */
+void ops_count_error(struct server *srv, enum proto_error e);
+/* 1 when role may run the op named name (as the op table says). */
+int ops_role_allows(const char *name, int role);
+/* Sets up and frees the /metrics counters. */
+void ops_metrics_init(struct server *srv);
+void ops_metrics_free(struct server *srv);
 /* Unix time from the loop's cached clock: cheap enough for every request. */
 int64_t ops_now(struct server *srv);
 
 /* listener.c */
 int listener_open_all(struct server *srv, char **cause);
 void listener_close_all(struct server *srv);
+/* 1 for a loopback address (127.0.0.0/8, ::1). */
+int listener_is_loopback(const struct sockaddr_storage *ss);
+/*
+ * The address of a TCP listener (what: "tcp", "http") from a numeric "HOST:PORT" or "[V6]:PORT"
+ * ("localhost" is 127.0.0.1). Refuses anything but loopback when no tokens are configured.
+ * Returns -1 with *cause (the caller frees it).
+ */
+int listener_tcp_addr(struct server *srv, const char *what, const char *spec,
+                      struct sockaddr_storage *ss, socklen_t *sslen, char **cause);
+/* "what ADDR:PORT" of a bound socket, as the logs name listeners. */
+void listener_bound_name(const char *what, int fd, char *name, size_t len);
+
+/* http.c: the HTTP API on its own listener (settings.http), or nothing when that is "". */
+int http_open(struct server *srv, char **cause);
+/* Stops accepting HTTP connections (shutdown begins). */
+void http_stop(struct server *srv);
+/* Closes every HTTP connection and frees the server. */
+void http_free(struct server *srv);
 
 #endif

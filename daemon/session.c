@@ -109,6 +109,10 @@ session_check_done(struct session *s)
 static void
 session_write(struct session *s, const char *data, size_t len)
 {
+	if (s->sink != NULL) {
+		s->sink(s, data, len);
+		return;
+	}
 	if (s->bev == NULL)
 		return;
 	if (bufferevent_write(s->bev, data, len) == -1)
@@ -120,7 +124,7 @@ session_reply(struct session *s, const char *data, size_t len)
 {
 	struct pending *p;
 
-	if (s->bev == NULL)
+	if (s->bev == NULL && s->sink == NULL)
 		return;
 	if (TAILQ_EMPTY(&s->pending)) {
 		session_write(s, data, len);
@@ -199,6 +203,7 @@ session_line_too_long(struct session *s)
 	char msg[96];
 
 	snprintf(msg, sizeof(msg), "line longer than %zu bytes", s->srv->settings.max_line);
+	ops_count_error(s->srv, PROTO_LINE_TOO_LONG);
 	jb_reset(jb);
 	proto_reply_error(jb, NULL, PROTO_LINE_TOO_LONG, msg);
 	if (!jb->oom)
@@ -353,4 +358,29 @@ session_close_all(struct server *srv)
 
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s, "shutdown");
+}
+
+struct session *
+session_new_sink(struct server *srv, int role, const char *peer,
+                 void (*sink)(struct session *, const char *, size_t), void *arg)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->srv = srv;
+	s->id = ++srv->next_session_id;
+	s->refs = 1;
+	session_set_role(s, role);
+	TAILQ_INIT(&s->pending);
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	s->sink = sink;
+	s->sink_arg = arg;
+	return s;
+}
+
+void
+session_release(struct session *s)
+{
+	session_unref(s);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -182,6 +183,9 @@ writer_main(void *arg)
 	uint64_t one = 1;
 	int stop;
 
+	/* Linux keeps a nice value per thread; an unprivileged thread may always raise its own. */
+	if (w->db.nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), w->db.nice) == -1)
+		log_warn("writer: setpriority");
 	for (;;) {
 		pthread_mutex_lock(&w->lock);
 		if (w->interval_ms > 0) {

@@ -29,6 +29,8 @@ struct writer_db {
 	void (*rollback)(void *db);
 	const char *(*errmsg)(const void *db);
 	void (*close)(void *db);
+	/* Nice value added to the thread: work nobody waits for yields the CPU to the loop. */
+	int nice;
 };
 
 /* A request for the writer; ops embed it at the start of their own job structs. */

@@ -570,16 +570,33 @@ proto_reply_error(struct jbuf *jb, const char *idjson, enum proto_error e, const
 enum proto_error
 proto_reply_code(const char *line, size_t len)
 {
-	static const char head[] = "{\"ok\":false,\"error\":{\"code\":\"";
+	static const char head[] = "\"ok\":false,\"error\":{\"code\":\"";
+	const char *p = line, *end = line + len;
 	size_t i, n;
 
-	if (len < sizeof(head) - 1 || memcmp(line, head, sizeof(head) - 1) != 0)
+	if (len < 1 || *p++ != '{')
 		return PROTO_OK;
-	line += sizeof(head) - 1;
-	len -= sizeof(head) - 1;
+	/* An echoed id comes first: a JSON scalar, a string possibly holding quotes. */
+	if ((size_t)(end - p) > 5 && memcmp(p, "\"id\":", 5) == 0) {
+		p += 5;
+		if (p < end && *p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			p++;
+		} else
+			while (p < end && *p != ',')
+				p++;
+		if (p >= end || *p != ',')
+			return PROTO_OK;
+		p++;
+	}
+	if ((size_t)(end - p) < sizeof(head) - 1 || memcmp(p, head, sizeof(head) - 1) != 0)
+		return PROTO_OK;
+	p += sizeof(head) - 1;
 	for (i = 1; i < sizeof(proto_error_names) / sizeof(proto_error_names[0]); i++) {
 		n = strlen(proto_error_names[i]);
-		if (len > n && memcmp(line, proto_error_names[i], n) == 0 && line[n] == '"')
+		if ((size_t)(end - p) > n && memcmp(p, proto_error_names[i], n) == 0 && p[n] == '"')
 			return (enum proto_error)i;
 	}
 	return PROTO_INTERNAL;

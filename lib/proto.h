@@ -104,7 +104,7 @@ void proto_reply_ok(struct jbuf *jb, const char *idjson);
 void proto_reply_end(struct jbuf *jb);
 /* A complete error reply line. */
 void proto_reply_error(struct jbuf *jb, const char *idjson, enum proto_error e, const char *msg);
-/* The error code of a reply line without an id, as written above; PROTO_OK for an ok reply. */
+/* The error code of a reply line written as above; PROTO_OK for an ok reply. */
 enum proto_error proto_reply_code(const char *line, size_t len);
 
 #endif

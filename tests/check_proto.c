@@ -987,6 +987,13 @@ static const struct {
     {"{\"ok\":false,\"error\":{\"code\":\"bad_f\"", PROTO_INTERNAL},
     {"{\"ok\":false,\"error\":{\"code\":\"who_knows\"}}", PROTO_INTERNAL},
     {"", PROTO_OK},
+    {"{\"id\":2,\"ok\":false,\"error\":{\"code\":\"conflict\",\"message\":\"x\"}}\n",
+     PROTO_CONFLICT},
+    {"{\"id\":\"a\\\",\\\"ok\\\":true\",\"ok\":false,\"error\":{\"code\":\"not_found\"}}\n",
+     PROTO_NOT_FOUND},
+    {"{\"id\":null,\"ok\":true}\n", PROTO_OK},
+    {"{\"id\":\"unterminated", PROTO_OK},
+    {"{\"id\":7", PROTO_OK},
 };
 
 START_TEST(test_reply_code)
@@ -997,10 +1004,13 @@ START_TEST(test_reply_code)
 	ck_assert_int_eq(
 	    proto_reply_code(reply_code_cases[_i].line, strlen(reply_code_cases[_i].line)),
 	    reply_code_cases[_i].code);
-	/* Every code reads back from the reply proto_reply_error writes. */
+	/* Every code reads back from the reply proto_reply_error writes, with or without an id. */
 	for (e = PROTO_BAD_JSON; e <= PROTO_INTERNAL; e++) {
 		jb_init(&jb);
 		proto_reply_error(&jb, NULL, e, "m");
+		ck_assert_int_eq(proto_reply_code(jb.data, jb.len), e);
+		jb_reset(&jb);
+		proto_reply_error(&jb, "\"x\\\"y\"", e, "m");
 		ck_assert_int_eq(proto_reply_code(jb.data, jb.len), e);
 		jb_free(&jb);
 	}

@@ -78,7 +78,7 @@ class Daemon:
     """One callwardend process in a private directory (kept across restarts)."""
 
     def __init__(self, directory=None, policy=None, config=None, extra_args=(), tcp=True,
-                 unix=True, db=None):
+                 unix=True, db=None, http=False):
         self.owns_dir = directory is None
         self.dir = directory or make_tempdir()
         self.db = db or os.path.join(self.dir, "cw.db")
@@ -87,6 +87,10 @@ class Daemon:
         self.config = config
         self.extra_args = list(extra_args)
         self.tcp = tcp
+        # The HTTP API: off unless asked for (True: a free loopback port; a string: as given),
+        # so that daemons of parallel tests never meet on its default port.
+        self.http = http
+        self.http_port = None
         self.proc = None
         self.port = None
         self.unix_path = None
@@ -100,7 +104,13 @@ class Daemon:
         a += ["--db", self.db, "--policy", self.policy]
         a += ["--listen", "127.0.0.1:0" if self.tcp else ""]
         a += ["--unix", self.sock if self.sock else ""]
+        a += ["--http", self.http_spec()]
         return a + self.extra_args
+
+    def http_spec(self):
+        if self.http is True:
+            return "127.0.0.1:0"
+        return self.http or ""
 
     def log(self):
         if self.log_path is None or not os.path.exists(self.log_path):
@@ -114,6 +124,8 @@ class Daemon:
             raise DaemonError("no daemon at %s (set CW_BUILD_DIR)" % DAEMON)
         self.runs += 1
         self.log_path = os.path.join(self.dir, "daemon-%d.log" % self.runs)
+        if args and "--http" not in args and not self.http:
+            args = list(args) + ["--http", ""]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(args or self.args(), stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log, cwd=self.dir)
@@ -133,6 +145,10 @@ class Daemon:
             time.sleep(0.01)
         m = re.search(r"^callwardend: listening on tcp 127\.0\.0\.1:(\d+)$", text, re.M)
         self.port = int(m.group(1)) if m else None
+        m = re.search(r"^callwardend: listening on http 127\.0\.0\.1:(\d+)$", text, re.M)
+        self.http_port = int(m.group(1)) if m else None
+        if self.http is True and self.http_port is None:
+            raise DaemonError("no 'listening on http' line; log:\n" + text)
         m = re.search(r"^callwardend: listening on unix (.+)$", text, re.M)
         self.unix_path = m.group(1) if m else None
         if self.unix_path and not os.path.isabs(self.unix_path):
