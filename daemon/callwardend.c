@@ -75,8 +75,8 @@ static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: callwardend [-c FILE] [--listen HOST:PORT] [--unix PATH] [--db PATH]\n"
-	             "                   [--policy PATH] [--country-code CC] [-n|--check-config] "
-	             "[-v]\n");
+	             "                   [--http HOST:PORT] [--policy PATH] [--country-code CC]\n"
+	             "                   [-n|--check-config] [-v]\n");
 }
 
 /* Prints every "file:line: reason" line of a load failure, the first behind a headline. */
@@ -151,13 +151,14 @@ main(int argc, char **argv)
 	    {"db", required_argument, NULL, 'd'},
 	    {"policy", required_argument, NULL, 'p'},
 	    {"country-code", required_argument, NULL, 'C'},
+	    {"http", required_argument, NULL, 'H'},
 	    {"check-config", no_argument, NULL, 'n'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *opt_listen = NULL, *opt_unix = NULL, *opt_db = NULL, *opt_policy = NULL;
-	const char *opt_cc = NULL, *config_path = NULL;
+	const char *opt_cc = NULL, *config_path = NULL, *opt_http = NULL;
 	struct server srv;
 	struct writer_db store_db = {NULL,
 	                             store_db_begin,
@@ -197,6 +198,9 @@ main(int argc, char **argv)
 		case 'C':
 			opt_cc = optarg;
 			break;
+		case 'H':
+			opt_http = optarg;
+			break;
 		case 'n':
 			check_only = 1;
 			break;
@@ -227,7 +231,8 @@ main(int argc, char **argv)
 	if ((opt_listen && settings_set(&srv.settings.listen, opt_listen) == -1) ||
 	    (opt_unix && settings_set(&srv.settings.unix_path, opt_unix) == -1) ||
 	    (opt_db && settings_set(&srv.settings.db, opt_db) == -1) ||
-	    (opt_policy && settings_set(&srv.settings.policy, opt_policy) == -1))
+	    (opt_policy && settings_set(&srv.settings.policy, opt_policy) == -1) ||
+	    (opt_http && settings_set(&srv.settings.http, opt_http) == -1))
 		fatalx("out of memory");
 	if (opt_cc != NULL) {
 		if (!number_valid_cc(opt_cc))
@@ -268,6 +273,7 @@ main(int argc, char **argv)
 	TAILQ_INIT(&srv.sessions);
 	TAILQ_INIT(&srv.subs);
 	jb_init(&srv.out);
+	ops_metrics_init(&srv);
 	srv.started_at = (int64_t)time(NULL);
 
 	make_parent_dir(srv.settings.db);
@@ -292,7 +298,7 @@ main(int argc, char **argv)
 
 	if (srv.settings.unix_path[0] != '\0')
 		make_parent_dir(srv.settings.unix_path);
-	if (listener_open_all(&srv, &cause) == -1)
+	if (listener_open_all(&srv, &cause) == -1 || http_open(&srv, &cause) == -1)
 		fatalx("%s", cause);
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(srv.base, signums[i], signal_cb, &srv);
@@ -316,6 +322,7 @@ main(int argc, char **argv)
 		event_free(watchdog);
 	/* Stop taking work, let the writer commit what it holds, flush replies, then close. */
 	listener_close_all(&srv);
+	http_stop(&srv);
 	session_quiesce_all(&srv);
 	writer_stop(srv.writer);
 	srv.writer = NULL;
@@ -325,12 +332,14 @@ main(int argc, char **argv)
 	event_base_loopexit(srv.base, &flush);
 	event_base_dispatch(srv.base);
 	session_close_all(&srv);
+	http_free(&srv);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	snapshot_free(&srv);
 	store_close(srv.reader);
 	flag_list_free(&srv.flags);
 	jb_free(&srv.out);
+	ops_metrics_free(&srv);
 	policy_unref(srv.policy);
 	event_base_free(srv.base);
 	settings_free(&srv.settings);
