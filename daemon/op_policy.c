@@ -81,48 +81,12 @@ reload_run(void *db, struct job *job)
 	job->status = STORE_OK;
 }
 
-/* Writes the load errors as one message and as an "errors" array of lines. */
-static char *
-reload_error_line(struct reload_job *rj, size_t *len)
-{
-	const char *p = rj->errors ? rj->errors : "the policy failed to load";
-	char first[512];
-	struct jbuf jb;
-	size_t n;
-
-	ops_count_error(rj->srv, PROTO_BAD_FIELD);
-	n = strcspn(p, "\n");
-	snprintf(first, sizeof(first), "%.*s", (int)(n < 500 ? n : 500), p);
-	jb_init(&jb);
-	jb_obj_begin(&jb);
-	if (rj->idjson != NULL) {
-		jb_key(&jb, "id");
-		jb_raw(&jb, rj->idjson, strlen(rj->idjson));
-	}
-	jb_kbool(&jb, "ok", 0);
-	jb_key(&jb, "error");
-	jb_obj_begin(&jb);
-	jb_kstr(&jb, "code", "bad_field");
-	jb_kstr(&jb, "message", first);
-	jb_obj_end(&jb);
-	jb_key(&jb, "errors");
-	jb_arr_begin(&jb);
-	while (*p != '\0') {
-		n = strcspn(p, "\n");
-		jb_strn(&jb, p, n);
-		p += n + (p[n] == '\n');
-	}
-	jb_arr_end(&jb);
-	proto_reply_end(&jb);
-	return jb_steal(&jb, len);
-}
-
 static void
 reload_done(struct job *job)
 {
 	struct reload_job *rj = (struct reload_job *)job;
 	struct server *srv = rj->srv;
-	struct policy *p = rj->policy;
+	struct policy *p = rj->policy, *old = policy_ref(srv->policy);
 	char *line = NULL;
 	size_t len = 0;
 
@@ -156,15 +120,18 @@ reload_done(struct job *job)
 			proto_reply_ok(&jb, rj->idjson);
 			jb_kstr(&jb, "policy", p->version);
 			jb_kstr(&jb, "path", rj->path);
-			if (rj->apply)
+			if (rj->apply) {
+				jb_kstr(&jb, "old", old->version);
 				jb_kint(&jb, "loaded_at", p->loaded_at);
+			}
 			proto_reply_end(&jb);
 			line = jb_steal(&jb, &len);
 		} else
-			line = reload_error_line(rj, &len);
+			line = ops_load_error_line(srv, rj->idjson, rj->errors, &len);
 		session_fulfil(rj->s, rj->slot, line, line != NULL ? len : 0);
 	}
 	policy_unref(p);
+	policy_unref(old);
 	free(rj->errors);
 	free(rj->path);
 	free(rj->idjson);

@@ -176,6 +176,7 @@ sim_run(void *db, struct job *job)
 	sj->cand.policy = policy_load(sj->path, sj->cc, &sj->errors);
 	if (sj->cand.policy == NULL) {
 		sj->oj.err = PROTO_BAD_FIELD;
+		sj->oj.load_errors = sj->errors;
 		snprintf(job->errmsg, sizeof(job->errmsg), "%.*s",
 		         (int)strcspn(sj->errors ? sj->errors : "", "\n"),
 		         sj->errors ? sj->errors : "the candidate policy failed to load");

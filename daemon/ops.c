@@ -51,6 +51,42 @@ ops_now(struct server *srv)
 	return (int64_t)tv.tv_sec;
 }
 
+/* A policy that failed to load: bad_field with the first error, and an "errors" array of all. */
+char *
+ops_load_error_line(struct server *srv, const char *idjson, const char *errors, size_t *len)
+{
+	const char *p = errors != NULL ? errors : "the policy failed to load";
+	char first[512];
+	struct jbuf jb;
+	size_t n;
+
+	ops_count_error(srv, PROTO_BAD_FIELD);
+	n = strcspn(p, "\n");
+	snprintf(first, sizeof(first), "%.*s", (int)(n < 500 ? n : 500), p);
+	jb_init(&jb);
+	jb_obj_begin(&jb);
+	if (idjson != NULL) {
+		jb_key(&jb, "id");
+		jb_raw(&jb, idjson, strlen(idjson));
+	}
+	jb_kbool(&jb, "ok", 0);
+	jb_key(&jb, "error");
+	jb_obj_begin(&jb);
+	jb_kstr(&jb, "code", "bad_field");
+	jb_kstr(&jb, "message", first);
+	jb_obj_end(&jb);
+	jb_key(&jb, "errors");
+	jb_arr_begin(&jb);
+	while (*p != '\0') {
+		n = strcspn(p, "\n");
+		jb_strn(&jb, p, n);
+		p += n + (p[n] == '\n');
+	}
+	jb_arr_end(&jb);
+	proto_reply_end(&jb);
+	return jb_steal(&jb, len);
+}
+
 static void
 ops_job_done(struct job *job)
 {
@@ -59,7 +95,9 @@ ops_job_done(struct job *job)
 	char *line;
 	size_t len;
 
-	if (oj->err != PROTO_OK)
+	if (oj->err != PROTO_OK && oj->load_errors != NULL)
+		line = ops_load_error_line(oj->srv, oj->idjson, oj->load_errors, &len);
+	else if (oj->err != PROTO_OK)
 		line = ops_job_error_line(oj->srv, oj->idjson, oj->err, job->errmsg, &len);
 	else if (job->status == STORE_OK) {
 		jb_init(&jb);

@@ -27,6 +27,8 @@ enum proto_error ops_store_error(enum store_status st);
 int ops_caller_number(struct server *srv, struct proto_req *r, const char *caller,
                       char out[NUMBER_BUFSZ]);
 
+/* The error line for a policy that failed to load (bad_field, "errors": every line). */
+char *ops_load_error_line(struct server *srv, const char *idjson, const char *errors, size_t *len);
 /* A complete error line for a request answered after the writer; the caller frees it. */
 char *ops_job_error_line(struct server *srv, const char *idjson, enum proto_error e,
                          const char *msg, size_t *len);
@@ -42,6 +44,8 @@ struct ops_job {
 	struct pending *slot;
 	char *idjson;
 	enum proto_error err; /* set by a job that fails for a reason the store did not give */
+	/* With err: a policy's load errors, answered as an "errors" array. */
+	const char *load_errors;
 	void (*reply)(struct ops_job *oj, struct jbuf *jb);
 	void (*cleanup)(struct ops_job *oj);
 };

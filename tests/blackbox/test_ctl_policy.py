@@ -680,7 +680,8 @@ class PolicyDaemonTest(unittest.TestCase):
         # a candidate that does not load
         r = self.ctl("policy", "simulate", "nope.conf", cwd=self.work)
         self.assertEqual(r.rc, 1, r)
-        self.assertRegex(r.err, r"^callwardenctl: bad_field: %s"
+        # every load error on a line of its own, as policy check prints them
+        self.assertRegex(r.err, r"^%s: cannot open: .*\ncallwardenctl: policy simulate: 1 error\n$"
                          % re.escape(os.path.join(os.path.realpath(self.work), "nope.conf")))
 
 

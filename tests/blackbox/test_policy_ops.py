@@ -58,7 +58,8 @@ class PolicyOps(unittest.TestCase):
         self.write_policy(sample_text().replace('version = "sample-2026-11-23.2"',
                                                 'version = "edited-1"'))
         r = self.c.call({"op": "policy.reload", "by": "ops-7", "id": 4})
-        self.assertEqual((r["ok"], r["policy"], r["id"]), (True, "edited-1", 4))
+        self.assertEqual((r["ok"], r["policy"], r["id"], r["old"]),
+                         (True, "edited-1", 4, "sample-2026-11-23.2"))
         self.assertEqual(self.version(), "edited-1")
         audit = cwtest.wait_for(lambda: self.c.call({"op": "audit.list", "actor": "ops-7"})["audit"])
         self.assertEqual(audit[0]["action"], "policy.reload")
@@ -163,6 +164,15 @@ class PolicyOps(unittest.TestCase):
         self.assertEqual(r["calls"], 4, r)
         bad = self.c.call({"op": "policy.simulate", "path": os.path.join(self.dir, "nope")})
         self.assertEqual(bad["error"]["code"], "bad_field")
+        # A broken candidate answers like policy.check: every error, each with file:line.
+        broken = os.path.join(self.dir, "broken-cand.conf")
+        with open(broken, "w") as f:
+            f.write(BROKEN)
+        bad = self.c.call({"op": "policy.simulate", "path": broken})
+        self.assertEqual(bad["error"]["code"], "bad_field", bad)
+        self.assertGreaterEqual(len(bad["errors"]), 2, bad)
+        for line in bad["errors"]:
+            self.assertRegex(line, r"^%s:\d+: " % broken)
         self.assertEqual(self.c.call({"op": "policy.simulate"})["error"]["code"],
                          "missing_field")
 
