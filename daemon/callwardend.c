@@ -280,7 +280,7 @@ main(int argc, char **argv)
 	store_db.db = store_open(srv.settings.db, STORE_WRITER, WRITER_BUSY_MS, &cause);
 	if (store_db.db == NULL)
 		fatalx("db %s", cause);
-	srv.writer = writer_start(srv.base, &store_db, 0, &cause);
+	srv.writer = writer_start(srv.base, &store_db, &cause);
 	if (srv.writer == NULL)
 		fatalx("db %s", cause);
 	srv.reader = store_open(srv.settings.db, STORE_READER, 0, &cause);
@@ -290,8 +290,7 @@ main(int argc, char **argv)
 	if (snapshot_init(&srv) == -1)
 		fatalx("cannot create the reader's snapshot event");
 	query_db.db = store_open(srv.settings.db, STORE_READER, 1000, &cause);
-	if (query_db.db == NULL ||
-	    (srv.query = writer_start(srv.base, &query_db, 0, &cause)) == NULL)
+	if (query_db.db == NULL || (srv.query = writer_start(srv.base, &query_db, &cause)) == NULL)
 		fatalx("db %s", cause);
 	if (lifecycle_start(&srv, &cause) == -1)
 		fatalx("db %s: %s", srv.settings.db, cause ? cause : "call log unavailable");

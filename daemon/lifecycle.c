@@ -310,7 +310,7 @@ lifecycle_start(struct server *srv, char **cause)
 	         calls_open_count(srv->calls), nuisance_tracked(srv->nuisance));
 	db.db = cl;
 	/* The batch gathers for an interval; the writer commits each batch as it comes. */
-	srv->calllog_writer = writer_start(srv->base, &db, 0, cause);
+	srv->calllog_writer = writer_start(srv->base, &db, cause);
 	if (srv->calllog_writer == NULL)
 		return -1;
 	writer_retain(srv->calllog_writer, 2 * CALLLOG_BACKLOG_HIGH);

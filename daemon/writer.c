@@ -32,7 +32,6 @@ struct writer {
 	struct job_queue done; /* thread -> loop */
 	int stop;
 	int efd;
-	int interval_ms;
 	/* Submitted, not yet done. Atomic so the loop can read it for backpressure without the
 	 * lock. */
 	atomic_size_t backlog;
@@ -188,21 +187,8 @@ writer_main(void *arg)
 		log_warn("writer: setpriority");
 	for (;;) {
 		pthread_mutex_lock(&w->lock);
-		if (w->interval_ms > 0) {
-			/* Gather for one interval: one commit carries everything that came. */
-			struct timespec until;
-
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += (long)w->interval_ms * 1000000L;
-			until.tv_sec += until.tv_nsec / 1000000000L;
-			until.tv_nsec %= 1000000000L;
-			while (!w->stop &&
-			       pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT)
-				;
-		} else {
-			while (STAILQ_EMPTY(&w->todo) && !w->stop)
-				pthread_cond_wait(&w->wake, &w->lock);
-		}
+		while (STAILQ_EMPTY(&w->todo) && !w->stop)
+			pthread_cond_wait(&w->wake, &w->lock);
 		STAILQ_INIT(&batch);
 		STAILQ_CONCAT(&batch, &w->todo);
 		stop = w->stop;
@@ -264,7 +250,7 @@ writer_ready_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct writer *
-writer_start(struct event_base *base, const struct writer_db *db, int interval_ms, char **cause)
+writer_start(struct event_base *base, const struct writer_db *db, char **cause)
 {
 	struct writer *w;
 
@@ -281,7 +267,6 @@ writer_start(struct event_base *base, const struct writer_db *db, int interval_m
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	w->db = *db;
-	w->interval_ms = interval_ms;
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->efd == -1) {
 		*cause = strdup("eventfd failed");
@@ -335,9 +320,7 @@ writer_submit(struct writer *w, struct job *job)
 	pthread_mutex_lock(&w->lock);
 	STAILQ_INSERT_TAIL(&w->todo, job, entry);
 	atomic_fetch_add_explicit(&w->backlog, 1, memory_order_relaxed);
-	/* An interval writer wakes on its own timer: no signal (and syscall) per event. */
-	if (w->interval_ms == 0)
-		pthread_cond_signal(&w->wake);
+	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 }
 

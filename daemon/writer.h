@@ -1,7 +1,7 @@
 /*
- * A writer thread: writes on their own SQLite connection, off the event loop. The daemon runs
- * two: one for flags and audit rows (a reply waits for each commit), one for the call log
- * (events are grouped and committed every interval; nobody waits).
+ * A writer thread: work on its own SQLite connection, off the event loop. The daemon runs three:
+ * flags and audit rows (a reply waits for each commit), the call log (batches gathered on the
+ * loop; nobody waits) and slow queries (lists, exports, policy parsing and simulation).
  */
 #ifndef CW_WRITER_H
 #define CW_WRITER_H
@@ -46,12 +46,11 @@ struct job {
 struct writer;
 
 /*
- * Starts the thread; it owns db from now on and closes it in writer_stop. interval_ms 0 takes
- * jobs as soon as they come; otherwise the thread commits at most once per interval, gathering
- * what arrives in between. Returns NULL with *cause (caller frees) on failure, db closed.
+ * Starts the thread; it owns db from now on and closes it in writer_stop. Jobs that arrive while
+ * a batch runs make up the next batch, committed once. Returns NULL with *cause (caller frees)
+ * on failure, db closed.
  */
-struct writer *writer_start(struct event_base *base, const struct writer_db *db, int interval_ms,
-                            char **cause);
+struct writer *writer_start(struct event_base *base, const struct writer_db *db, char **cause);
 /*
  * Makes w retry batches whose commit fails (or whose job reports STORE_BUSY) instead of failing
  * them, keeping at most max rows (job weights) meanwhile; the oldest beyond are given up,
