@@ -103,6 +103,8 @@ metrics_vec_add(struct metrics_vec *v, const char *const *values, uint64_t n)
 	struct metrics_series *s;
 	size_t i;
 
+	if (v->max == 0)
+		return; /* never set up */
 	s = metrics_vec_find(v, values);
 	if (s == NULL && v->n + 1 >= v->max) {
 		/* Full: the last slot is kept for everything else. */
