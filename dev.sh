@@ -11,7 +11,7 @@ DEPS=(build-essential cmake pkg-config libevent-dev libsqlite3-dev libconfig-dev
 
 install_deps() {
 	local missing=() p sudo=""
-	for p in "${DEPS[@]}"; do
+	for p in "${DEPS[@]}" "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 			missing+=("$p")
 	done
@@ -62,7 +62,7 @@ test)
 	;;
 bench)
 	shift
-	install_deps
+	install_deps "${BENCH_DEPS[@]}"
 	exec bench/run.sh "$@"
 	;;
 *)

@@ -14,10 +14,12 @@ Runs, on one daemon with the prefilled database:
   (c) lifecycle (offered, answered, ended per call), 16 connections x LIFECYCLE_PIPELINE:
       first paced at LIFECYCLE_RATE calls/s              target: that rate, p99 < 2 ms
       then as fast as the daemon answers                 target >= 30,000 calls/s
+  (h) HTTP: GET /v1/route with wrk, 64 connections,
+      half flagged callers, every call logged           target >= 45,000 decisions/s
 and on a second daemon with an empty database:
   (d) distinct: every call from a new number, N calls    target: memory stays flat
 
-  --only LIST   runs to do, comma-separated from a,b,c,d,s (env ONLY, default a,b,c,d,s)
+  --only LIST   runs to do, comma-separated from a,b,c,d,s,h (env ONLY, default a,b,c,d,s,h)
   --callers N   flagged callers to prefill (env CALLERS, default 1000000)
   --seconds S   measured seconds of (a) and (b) (env SECONDS, default 10)
   --warmup S    unmeasured seconds before (a), (b), (c) (env WARMUP, default 2)
@@ -29,7 +31,8 @@ and on a second daemon with an empty database:
 Environment only: LIFECYCLE_PIPELINE (default 16), LIFECYCLE_RATE (default 30000; 0 skips the
 paced run and judges latency on the other), DISTINCT_PIPELINE (default 16), DISTINCT_RATE (calls/s,
 default 0: as fast as possible), DISTINCT_SECONDS (longest (d) may take, default 600), BUILD_DIR
-(default build-bench), DAEMON (the daemon binary to run, default BUILD_DIR/callwardend).
+(default build-bench), DAEMON (the daemon binary to run, default BUILD_DIR/callwardend),
+WRK_THREADS (wrk threads of (h), default 1).
 Exit status: 0 when every run completed without errors and met its target, 2 when a target was
 missed, 1 on any failure.
 EOF
@@ -38,7 +41,7 @@ EOF
 # bash counts SECONDS up from the start of the shell, so read the caller's value from the
 # environment rather than from the variable.
 env_seconds=$(printenv SECONDS || true)
-ONLY=${ONLY:-a,b,c,d,s}
+ONLY=${ONLY:-a,b,c,d,s,h}
 CALLERS=${CALLERS:-1000000}
 DURATION=${env_seconds:-10}
 WARMUP=${WARMUP:-2}
@@ -72,7 +75,7 @@ want() {
 	case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac
 }
 for r in ${ONLY//,/ }; do
-	case $r in a | b | c | d | s) ;; *) echo "--only: '$r' is not one of a,b,c,d,s" >&2; exit 2 ;; esac
+	case $r in a | b | c | d | s | h) ;; *) echo "--only: '$r' is not one of a,b,c,d,s,h" >&2; exit 2 ;; esac
 done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -132,7 +135,7 @@ start_daemon() {
 	echo "== starting callwardend on $1"
 	# The daemon runs in the temporary directory so that nothing lands in the source tree.
 	: >"$daemon_log"
-	(cd "$tmp" && exec "$daemon" --listen "127.0.0.1:$PORT" --unix "" \
+	(cd "$tmp" && exec "$daemon" --listen "127.0.0.1:$PORT" --unix "" --http "127.0.0.1:0" \
 		--db "$1" --policy "$policy") 2>"$daemon_log" &
 	daemon_pid=$!
 	port=
@@ -146,6 +149,8 @@ start_daemon() {
 		fi
 		if grep -q 'callwardend: ready' "$daemon_log"; then
 			port=$(sed -n 's/.*listening on tcp 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+				"$daemon_log" | head -n1)
+			http_port=$(sed -n 's/.*listening on http 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
 				"$daemon_log" | head -n1)
 			break
 		fi
@@ -187,6 +192,37 @@ run_load() {
 	fi
 }
 
+# run_wrk VAR LIMIT: run (h), wrk against GET /v1/route on the daemon's HTTP listener (a
+# warm-up, then the measured run); wrk's report goes to the terminal and into VAR.
+run_wrk() {
+	local var=$1 limit=$2 out rc=0
+	local args=(-t "${WRK_THREADS:-1}" -c 64 --latency -s "$root/bench/route.lua"
+		"http://127.0.0.1:$http_port/")
+	if ! command -v wrk >/dev/null; then
+		echo "wrk is not installed (./dev.sh bench installs it: apt-get install wrk)" >&2
+		failed=1
+		return
+	fi
+	echo "== wrk ${args[*]} -d ${DURATION}s (after ${WARMUP}s warm-up)"
+	CALLERS=$CALLERS timeout "$limit" wrk "${args[@]}" -d "${WARMUP}s" >/dev/null || rc=$?
+	out=$(CALLERS=$CALLERS timeout "$limit" wrk "${args[@]}" -d "${DURATION}s") || rc=$?
+	echo "$out"
+	printf -v "$var" '%s' "$out"
+	# Every request must have been answered 200: a decision.
+	if [ "$rc" -ne 0 ] || ! printf '%s\n' "$out" | grep -q '^wrk_report ' ||
+		[ "$(field "$out" non2xx)" != 0 ] || [ "$(field "$out" read_errors)" != 0 ] ||
+		[ "$(field "$out" connect_errors)" != 0 ] || [ "$(field "$out" timeouts)" != 0 ]; then
+		echo "wrk failed or got errors (status $rc)" >&2
+		failed=1
+	fi
+	if ! kill -0 "$daemon_pid" 2>/dev/null; then
+		echo "callwardend died during the run:" >&2
+		tail -n 20 "$daemon_log" >&2
+		daemon_pid=
+		exit 1
+	fi
+}
+
 # The value of key=... in a report (first match), without its unit.
 field() {
 	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1 | sed 's/[a-zA-Z\/%]*$//'
@@ -210,8 +246,8 @@ verdict() { # verdict EXPR VALUE: "met" when awk's EXPR holds for v=VALUE
 failed=0
 limit_ab=$((${DURATION%.*} + ${WARMUP%.*} + 60))
 limit_c=$((${LIFECYCLE_SECONDS%.*} + ${WARMUP%.*} + 60))
-out_a='' out_b='' out_c='' out_cl='' out_d='' out_sa='' out_sb=''
-if want a || want b || want c || want s; then
+out_a='' out_b='' out_c='' out_cl='' out_d='' out_sa='' out_sb='' out_h=''
+if want a || want b || want c || want s || want h; then
 	echo "== prefilling $CALLERS callers"
 	"$build/cwbench" prefill --db "$tmp/bench.db" --callers "$CALLERS"
 	start_daemon "$tmp/bench.db" "$tmp/daemon.log"
@@ -229,6 +265,9 @@ if want a || want b || want c || want s; then
 			--warmup "$WARMUP" --callers "$CALLERS" --stalled-subscribers 1
 		run_load out_sb "$limit_ab" --conns 16 --pipeline 1 --seconds "$DURATION" \
 			--warmup "$WARMUP" --callers "$CALLERS" --stalled-subscribers 1
+	fi
+	if want h; then
+		run_wrk out_h "$limit_ab"
 	fi
 	if want c; then
 		# The paced run first: the unpaced one ends with a call-log backlog that the
@@ -284,6 +323,14 @@ if [ -n "$out_sa" ]; then
 	verdicts="$verdicts $v"
 	printf "$fmt" "(s) (b) + 1 stalled subscriber" "p99 $(field_raw "$out_sb" p99)" "< 2 ms" "$v"
 	printf "    stalled subscriber: %s\n" "$(line_of "$out_sb" "stalled_subscribers=1")"
+fi
+if [ -n "$out_h" ]; then
+	v=$(verdict 'v >= 45000' "$(field "$out_h" rate)")
+	verdicts="$verdicts $v"
+	printf "$fmt" "(h) HTTP /v1/route, wrk 64 conns, $(field "$out_h" seconds) s" \
+		"$(field "$out_h" rate) decisions/s" ">= 45000/s" "$v"
+	printf "$fmt" "    latency p50 / p99 / max" "$(field_raw "$out_h" p50) / $(field_raw \
+		"$out_h" p99) / $(field_raw "$out_h" max)"
 fi
 if [ -n "$out_cl" ]; then
 	# Paced: the rate asked for (within 1%), with decisions answered within 2 ms at p99.
