@@ -9,6 +9,9 @@ cd "$(dirname "$0")"
 DEPS=(build-essential cmake pkg-config libevent-dev libsqlite3-dev libconfig-dev check
       libcjson-dev python3 sqlite3 clang-format systemd)
 
+# Only the benchmark needs these (run (h) drives the HTTP API with wrk).
+BENCH_DEPS=(wrk)
+
 install_deps() {
 	local missing=() p sudo=""
 	for p in "${DEPS[@]}" "$@"; do
