@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 DEPS=(build-essential cmake pkg-config libevent-dev libsqlite3-dev libconfig-dev check
-      libcjson-dev python3 sqlite3 clang-format systemd)
+      libcjson-dev python3 sqlite3 clang-format systemd
+      kamailio kamailio-utils-modules kamailio-extra-modules)
 
 # Only the benchmark needs these (run (h) drives the HTTP API with wrk).
 BENCH_DEPS=(wrk)

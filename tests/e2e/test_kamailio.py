@@ -268,6 +268,27 @@ class KamailioRoutes(KamailioCase):
             {"op": "caller.show", "caller": caller})["recent_calls"]] == call_ids[::-1])
         self.assertTrue(logged, self.ops({"op": "caller.show", "caller": caller}))
 
+    def test_socket_events_follow_a_call_routed_over_http(self):
+        caller = cwtest.new_caller()
+        call_id = "ev-%s@127.0.0.1" % os.urandom(4).hex()
+        self.assertRedirect(self.invite(caller, call_id=call_id), STANDARD, "standard")
+        self.ops({"op": "call.answered", "call_id": call_id, "agent": "agent-7"})
+        self.ops({"op": "call.ended", "call_id": call_id, "ended_by": "agent"})
+
+        def logged():
+            calls = self.ops({"op": "caller.show", "caller": caller})["recent_calls"]
+            return calls and calls[0].get("ended_by") == "agent" and calls[0]
+        call = cwtest.wait_for(logged)
+        self.assertTrue(call, self.ops({"op": "caller.show", "caller": caller}))
+        self.assertEqual((call["call_id"], call["agent"]), (call_id, "agent-7"), call)
+
+    def test_long_call_id_still_routes(self):
+        # callwarden takes call ids of up to 128 bytes; the config sends a longer one's digest.
+        caller = cwtest.new_caller()
+        self.flag(caller, "red")
+        res = self.invite(caller, call_id="x" * 200 + "@127.0.0.1")
+        self.assertRedirect(res, SUPERVISOR, "supervisor", "threat")
+
     def test_unknown_caller_goes_to_standard(self):
         self.assertRedirect(self.invite(cwtest.new_caller()), STANDARD, "standard", "default",
                             priority=0)
