@@ -124,6 +124,24 @@ raise_fd_limit(void)
 	}
 }
 
+/*
+ * The event loop. epoll changes are gathered per loop turn and made at once: evhttp turns read
+ * and write interest off and on around every reply, four epoll_ctl calls a request otherwise.
+ */
+static struct event_base *
+loop_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -267,7 +285,7 @@ main(int argc, char **argv)
 	raise_fd_limit();
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent has no pthreads support");
-	srv.base = event_base_new();
+	srv.base = loop_new();
 	if (srv.base == NULL)
 		fatalx("cannot create the event loop");
 	TAILQ_INIT(&srv.sessions);
