@@ -642,6 +642,17 @@ class Metrics(HttpCase):
         for topic in ("alert", "flag", "decision"):
             self.assertIsNotNone(metric(after, "callwarden_subscribers", topic=topic))
 
+    def test_connections_gauge(self):
+        def http_conns():
+            return metric(self.scrape(), "callwarden_connections", transport="http")
+
+        base = http_conns()
+        other = http.client.HTTPConnection("127.0.0.1", self.daemon.http_port, timeout=10)
+        self.http_ok("GET", "/v1/ping", conn=other)
+        self.assertEqual(http_conns(), base + 1)
+        other.close()
+        self.assertTrue(cwtest.wait_for(lambda: http_conns() == base), http_conns())
+
     def test_subscribers_gauge(self):
         with self.daemon.connect() as c:
             self.ok({"op": "subscribe", "topics": ["alert"]}, c)
@@ -818,6 +829,31 @@ class Limits(unittest.TestCase):
         self.assertGreaterEqual(metric(fams, "callwarden_http_connections_refused_total"), 1)
         for s in held:
             s.close()
+
+
+class Shutdown(unittest.TestCase):
+    def test_stop_with_connections_open(self):
+        d = Daemon(http=True)
+        self.addCleanup(d.cleanup)
+        d.start()
+        socks = []
+        for data in (b"", b"GET /v1/route?caller=1 HTTP/1.1\r\nHost: x\r\n",
+                     b"POST /v1/flags HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"):
+            s = socket.create_connection(("127.0.0.1", d.http_port), timeout=10)
+            self.addCleanup(s.close)
+            s.sendall(data)
+            socks.append(s)
+        kept = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=10)
+        self.addCleanup(kept.close)
+        self.assertEqual(request(kept, "GET", "/v1/route?caller=5551230000").status, 200)
+        time.sleep(0.2)
+        d.stop()  # exits 0, nothing from the sanitizers
+        for s in socks:
+            s.settimeout(5)
+            try:
+                self.assertEqual(s.recv(4096), b"")
+            except ConnectionResetError:
+                pass
 
 
 class Startup(unittest.TestCase):
