@@ -133,6 +133,15 @@ monitor_u64(struct jbuf *out, const char *name, const char *type, const char *he
 	metrics_sample_u64(out, name, NULL, 0, v);
 }
 
+/* A counter family of labelled series. */
+static void
+monitor_vec(struct jbuf *out, const char *name, const char *help, const char *const *labels,
+            const struct metrics_vec *v)
+{
+	metrics_head(out, name, "counter", help);
+	metrics_vec_write(out, name, labels, v);
+}
+
 /* Everything counted on the loop. */
 static void
 monitor_write(struct server *srv, struct http *h, struct jbuf *out)
@@ -151,10 +160,10 @@ monitor_write(struct server *srv, struct http *h, struct jbuf *out)
 	monitor_u64(out, "callwarden_start_time_seconds", "gauge",
 	            "When the daemon started, Unix seconds.", (uint64_t)srv->started_at);
 
-	metrics_head(out, "callwarden_decisions_total", "counter",
-	             "Offered calls decided, by queue and rule (dry runs and retried offers "
-	             "left out).");
-	metrics_vec_write(out, "callwarden_decisions_total", decision_labels, &srv->m.decisions);
+	monitor_vec(
+	    out, "callwarden_decisions_total",
+	    "Offered calls decided, by queue and rule (dry runs and retried offers left out).",
+	    decision_labels, &srv->m.decisions);
 	monitor_u64(out, "callwarden_decisions_degraded_total", "counter",
 	            "Decisions made without the caller's history (the default queue), because "
 	            "the database could not be read.",
@@ -164,14 +173,14 @@ monitor_write(struct server *srv, struct http *h, struct jbuf *out)
 	             "over the sockets and HTTP.");
 	metrics_hist_write(out, "callwarden_decision_latency_seconds", &srv->m.latency);
 
-	metrics_head(out, "callwarden_events_total", "counter",
-	             "Requests run, by op: call events (call.offered, call.answered, call.ended, "
-	             "call.abandoned, call.report) and every other op.");
-	metrics_vec_write(out, "callwarden_events_total", type_label, &srv->m.events);
-	metrics_head(out, "callwarden_errors_total", "counter",
-	             "Error replies, by error code (protocol codes, and HTTP-only ones such as "
-	             "method_not_allowed).");
-	metrics_vec_write(out, "callwarden_errors_total", code_label, &srv->m.errors);
+	monitor_vec(out, "callwarden_events_total",
+	            "Requests run, by op: call events (call.offered, call.answered, call.ended, "
+	            "call.abandoned, call.report) and every other op.",
+	            type_label, &srv->m.events);
+	monitor_vec(out, "callwarden_errors_total",
+	            "Error replies, by error code (protocol codes, and HTTP-only ones such as "
+	            "method_not_allowed).",
+	            code_label, &srv->m.errors);
 	monitor_u64(out, "callwarden_db_errors_total", "counter",
 	            "Database reads and writes that failed (locked, unreadable, disk full).",
 	            srv->m.db_errors);
@@ -183,9 +192,8 @@ monitor_write(struct server *srv, struct http *h, struct jbuf *out)
 	metrics_sample_u64(out, "callwarden_connections", labels, 1, srv->nsessions);
 	labels[1] = "http";
 	metrics_sample_u64(out, "callwarden_connections", labels, 1, h->nconns);
-	metrics_head(out, "callwarden_http_requests_total", "counter",
-	             "HTTP replies, by status code.");
-	metrics_vec_write(out, "callwarden_http_requests_total", code_label, &h->statuses);
+	monitor_vec(out, "callwarden_http_requests_total", "HTTP replies, by status code.",
+	            code_label, &h->statuses);
 	monitor_u64(out, "callwarden_http_connections_refused_total", "counter",
 	            "HTTP connections closed at once because max_connections were open.",
 	            h->refused);

@@ -65,12 +65,29 @@ session_set_role(struct session *s, int role)
 	s->role_name = settings_role_name(role);
 }
 
+/* A new session holding one reference, for a connection or a request. */
+static struct session *
+session_alloc(struct server *srv, const char *peer, int role)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->srv = srv;
+	s->id = ++srv->next_session_id;
+	s->refs = 1;
+	session_set_role(s, role);
+	TAILQ_INIT(&s->pending);
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	return s;
+}
+
 void
 session_accept(struct server *srv, int fd, const char *peer, int role)
 {
 	struct session *s;
 
-	s = calloc(1, sizeof(*s));
+	s = session_alloc(srv, peer, role);
 	if (s == NULL) {
 		log_warnx("out of memory accepting a connection");
 		evutil_closesocket(fd);
@@ -83,12 +100,6 @@ session_accept(struct server *srv, int fd, const char *peer, int role)
 		free(s);
 		return;
 	}
-	s->srv = srv;
-	s->id = ++srv->next_session_id;
-	s->refs = 1;
-	session_set_role(s, role);
-	TAILQ_INIT(&s->pending);
-	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
@@ -364,16 +375,10 @@ struct session *
 session_new_sink(struct server *srv, int role, const char *peer,
                  void (*sink)(struct session *, const char *, size_t), void *arg)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	struct session *s = session_alloc(srv, peer, role);
 
 	if (s == NULL)
 		return NULL;
-	s->srv = srv;
-	s->id = ++srv->next_session_id;
-	s->refs = 1;
-	session_set_role(s, role);
-	TAILQ_INIT(&s->pending);
-	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	s->sink = sink;
 	s->sink_arg = arg;
 	return s;

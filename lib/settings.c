@@ -328,6 +328,18 @@ static const char *const settings_keys[] = {
     NULL,
 };
 
+/* Integer settings and their ranges; settings_load stores them by their index here. */
+static const struct {
+	const char *name;
+	int min, max;
+	const char *unit; /* after the range in the error */
+} settings_ints[] = {
+    {"max_line", SETTINGS_MAX_LINE_MIN, SETTINGS_MAX_LINE_MAX, ""},
+    {"max_connections", 1, 1000000, ""},
+    {"http_timeout", 1, 3600, " seconds"},
+};
+#define SETTINGS_NINTS (sizeof(settings_ints) / sizeof(settings_ints[0]))
+
 /*
  * libconfig 1.5 keeps only the low 32 bits of a big integer literal without an L suffix
  * (4294968320 reads as 1024): read the literal again from the file and compare.
@@ -394,6 +406,7 @@ settings_load(struct settings *st, const char *path, char **errors)
 	for (i = 0; i < n; i++) {
 		const char *name;
 		int line, k;
+		size_t ik;
 
 		item = config_setting_get_elem(root, (unsigned int)i);
 		name = config_setting_name(item);
@@ -425,8 +438,10 @@ settings_load(struct settings *st, const char *path, char **errors)
 				next.log_full_numbers = config_setting_get_bool(item);
 			continue;
 		}
-		if (strcmp(name, "max_line") == 0 || strcmp(name, "max_connections") == 0 ||
-		    strcmp(name, "http_timeout") == 0) {
+		for (ik = 0; ik < SETTINGS_NINTS; ik++)
+			if (strcmp(name, settings_ints[ik].name) == 0)
+				break;
+		if (ik < SETTINGS_NINTS) {
 			if (config_setting_type(item) != CONFIG_TYPE_INT &&
 			    config_setting_type(item) != CONFIG_TYPE_INT64) {
 				settings_error(errors, path, line, "'%s' must be an integer", name);
@@ -438,27 +453,16 @@ settings_load(struct settings *st, const char *path, char **errors)
 				continue;
 			}
 			ival = lval < INT_MIN ? INT_MIN : lval > INT_MAX ? INT_MAX : (int)lval;
-			if (strcmp(name, "max_line") == 0) {
-				if (ival < SETTINGS_MAX_LINE_MIN || ival > SETTINGS_MAX_LINE_MAX)
-					settings_error(errors, path, line, "%s",
-					               "'max_line' must be from 1024 to 16777216");
-				else
-					next.max_line = (size_t)ival;
-			} else if (strcmp(name, "http_timeout") == 0) {
-				if (ival < 1 || ival > 3600)
-					settings_error(
-					    errors, path, line, "%s",
-					    "'http_timeout' must be from 1 to 3600 seconds");
-				else
-					next.http_timeout = ival;
-			} else {
-				if (ival < 1 || ival > 1000000)
-					settings_error(
-					    errors, path, line, "%s",
-					    "'max_connections' must be from 1 to 1000000");
-				else
-					next.max_connections = ival;
-			}
+			if (ival < settings_ints[ik].min || ival > settings_ints[ik].max)
+				settings_error(errors, path, line, "'%s' must be from %d to %d%s",
+				               name, settings_ints[ik].min, settings_ints[ik].max,
+				               settings_ints[ik].unit);
+			else if (ik == 0)
+				next.max_line = (size_t)ival;
+			else if (ik == 1)
+				next.max_connections = ival;
+			else
+				next.http_timeout = ival;
 			continue;
 		}
 		if (config_setting_type(item) != CONFIG_TYPE_STRING) {

@@ -13,16 +13,8 @@ import urllib.parse
 
 import cwtest
 from cwtest import SAMPLE_POLICY, T0, Daemon, new_caller, run_daemon
-
-TELEPHONY = "telephony-token-0123456789"
-SUPERVISOR = "supervisor-token-0123456789"
-OPS = "ops-token-0123456789abcdef"
-TOKENS_CONFIG = """tokens = (
-  { token = "%s"; role = "telephony"; },
-  { token = "%s"; role = "supervisor"; },
-  { token = "%s"; role = "ops"; }
-);
-""" % (TELEPHONY, SUPERVISOR, OPS)
+# The socket's auth tests' tokens: the same config serves HTTP.
+from test_auth import CONFIG as TOKENS_CONFIG, OPS, SUPERVISOR, TELEPHONY
 
 
 class Reply:
