@@ -2,11 +2,14 @@
 -- half from the prefilled flagged callers (+1 2000000000 + i, i < CALLERS) and half unflagged
 -- (+1 3000000000 + i, i < 10,000,000). Each thread walks both ranges with a prime stride, so a
 -- caller comes back only after the whole range: no caller calls often enough to look like a
--- nuisance during a run. No call_id: the daemon makes one, and logs every call.
+-- nuisance during a run. No call_id: the daemon makes one, and logs every call; with
+-- DRY_RUN=1 in the environment it only decides (dry_run=1: nothing counted or logged).
 --
 -- done() prints one line of key=value figures for run.sh.
 
 local flagged = tonumber(os.getenv("CALLERS") or "1000000")
+local tail = (os.getenv("DRY_RUN") == "1" and "&dry_run=1" or "") .. " HTTP/1.1\r\n" ..
+	"Host: callwarden\r\n\r\n"
 local unflagged = 10000000
 local threads = {}
 local i = 0
@@ -29,8 +32,7 @@ function request()
 	else
 		n = 3000000000 + (i * 104729) % unflagged
 	end
-	return "GET /v1/route?caller=%2B1" .. n .. "&dialed=%2B18005550100 HTTP/1.1\r\n" ..
-		"Host: callwarden\r\n\r\n"
+	return "GET /v1/route?caller=%2B1" .. n .. "&dialed=%2B18005550100" .. tail
 end
 
 function done(summary, latency, requests)

@@ -32,7 +32,8 @@ Environment only: LIFECYCLE_PIPELINE (default 16), LIFECYCLE_RATE (default 30000
 paced run and judges latency on the other), DISTINCT_PIPELINE (default 16), DISTINCT_RATE (calls/s,
 default 0: as fast as possible), DISTINCT_SECONDS (longest (d) may take, default 600), BUILD_DIR
 (default build-bench), DAEMON (the daemon binary to run, default BUILD_DIR/callwardend),
-WRK_THREADS (wrk threads of (h), default 1).
+WRK_THREADS (wrk threads of (h), default 1), HTTP_DRY_RUN (1: (h) only decides, dry_run=1,
+nothing counted or logged; informational, for comparing with lookup-only responders).
 Exit status: 0 when every run completed without errors and met its target, 2 when a target was
 missed, 1 on any failure.
 EOF
@@ -204,8 +205,10 @@ run_wrk() {
 		return
 	fi
 	echo "== wrk ${args[*]} -d ${DURATION}s (after ${WARMUP}s warm-up)"
-	CALLERS=$CALLERS timeout "$limit" wrk "${args[@]}" -d "${WARMUP}s" >/dev/null || rc=$?
-	out=$(CALLERS=$CALLERS timeout "$limit" wrk "${args[@]}" -d "${DURATION}s") || rc=$?
+	CALLERS=$CALLERS DRY_RUN=${HTTP_DRY_RUN:-0} timeout "$limit" wrk "${args[@]}" \
+		-d "${WARMUP}s" >/dev/null || rc=$?
+	out=$(CALLERS=$CALLERS DRY_RUN=${HTTP_DRY_RUN:-0} timeout "$limit" wrk "${args[@]}" \
+		-d "${DURATION}s") || rc=$?
 	echo "$out"
 	printf -v "$var" '%s' "$out"
 	# Every request must have been answered 200: a decision.
@@ -327,7 +330,7 @@ fi
 if [ -n "$out_h" ]; then
 	v=$(verdict 'v >= 45000' "$(field "$out_h" rate)")
 	verdicts="$verdicts $v"
-	printf "$fmt" "(h) HTTP /v1/route, wrk 64 conns, $(field "$out_h" seconds) s" \
+	printf "$fmt" "(h) HTTP /v1/route$([ "${HTTP_DRY_RUN:-0}" = 1 ] && echo ' dry_run'), wrk 64 conns, $(field "$out_h" seconds) s" \
 		"$(field "$out_h" rate) decisions/s" ">= 45000/s" "$v"
 	printf "$fmt" "    latency p50 / p99 / max" "$(field_raw "$out_h" p50) / $(field_raw \
 		"$out_h" p99) / $(field_raw "$out_h" max)"
