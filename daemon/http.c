@@ -37,6 +37,7 @@ struct http_conn {
 	struct http *h;
 	struct bufferevent *bev; /* referenced until registered */
 	struct evhttp_connection *evcon;
+	uint64_t id;      /* the connection id of the logs, shared with the sockets' */
 	int busy;         /* a request is being answered: never closed by the sweep */
 	int64_t deadline; /* loop seconds: closed when not busy past this */
 };
@@ -163,6 +164,7 @@ http_conn_closed(struct evhttp_connection *evcon, void *arg)
 		}
 	TAILQ_REMOVE(&h->conns, c, entry);
 	h->nconns--;
+	log_debug("conn=%llu closed transport=http", (unsigned long long)c->id);
 	free(c);
 }
 
@@ -213,6 +215,7 @@ http_fresh_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		c->evcon = cbarg;
+		c->id = ++h->srv->next_session_id;
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->deadline = ops_now(h->srv) + h->srv->settings.http_timeout;
 		b = http_conn_bucket(c->evcon);
@@ -221,8 +224,18 @@ http_fresh_cb(evutil_socket_t fd, short what, void *arg)
 		TAILQ_INSERT_TAIL(&h->conns, c, entry);
 		h->nconns++;
 		evhttp_connection_set_closecb(c->evcon, http_conn_closed, c);
+		if (log_get_level() >= LOG_LEVEL_DEBUG) {
+			char *addr = NULL;
+			ev_uint16_t port = 0;
+
+			evhttp_connection_get_peer(c->evcon, &addr, &port);
+			log_debug("conn=%llu accepted peer=%s:%u transport=http",
+			          (unsigned long long)c->id, addr != NULL ? addr : "?", port);
+		}
 		if (h->nconns > (size_t)h->srv->settings.max_connections || h->srv->stopping) {
 			h->refused++;
+			log_debug("conn=%llu closed reason=max_connections",
+			          (unsigned long long)c->id);
 			evhttp_connection_free(c->evcon); /* frees c through the close callback */
 		}
 		bufferevent_decref(bev);
@@ -244,22 +257,24 @@ http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->busy || now < c->deadline)
 			continue;
 		h->timeouts++;
-		log_debug("http connection closed: no complete request within %d s",
+		log_debug("conn=%llu closed reason=timeout timeout_s=%d", (unsigned long long)c->id,
 		          h->srv->settings.http_timeout);
 		evhttp_connection_free(c->evcon); /* frees c */
 	}
 }
 
-static void
+/* Marks the request's connection busy (answering) or not; the connection, or NULL. */
+static struct http_conn *
 http_conn_busy(struct http *h, struct evhttp_request *req, int busy)
 {
 	struct http_conn *c = http_conn_find(h, evhttp_request_get_connection(req));
 
 	if (c == NULL)
-		return;
+		return NULL;
 	c->busy = busy;
 	if (!busy)
 		c->deadline = ops_now(h->srv) + h->srv->settings.http_timeout;
+	return c;
 }
 
 struct http_req *
@@ -292,6 +307,7 @@ http_send(struct http_req *hr, int status, const char *ctype, const char *body, 
 {
 	struct http *h = hr->h;
 	struct evhttp_request *req = hr->req;
+	struct http_conn *conn;
 	char code[4];
 	const char *label = code;
 
@@ -305,7 +321,13 @@ http_send(struct http_req *hr, int status, const char *ctype, const char *body, 
 	                  ctype != NULL ? ctype : "application/json");
 	if (len > 0)
 		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-	http_conn_busy(h, req, 0);
+	conn = http_conn_busy(h, req, 0);
+	/* The endpoint's pattern, not the path: a path can hold a caller's number. */
+	if (log_get_level() >= LOG_LEVEL_DEBUG)
+		log_debug("conn=%llu http method=%s resource=%s status=%d",
+		          conn != NULL ? (unsigned long long)conn->id : 0ULL,
+		          http_method_name(evhttp_request_get_command(req)),
+		          hr->ep != NULL ? hr->ep->pattern : "-", status);
 	if (hr->s != NULL)
 		hr->s->sink_arg = NULL; /* nothing more goes to this request */
 	/* evhttp writes the status line, headers and body with one write. */

@@ -848,6 +848,24 @@ class Shutdown(unittest.TestCase):
                 pass
 
 
+class Logging(unittest.TestCase):
+    def test_debug_lines_show_no_number(self):
+        d = Daemon(http=True, extra_args=["-v"])
+        self.addCleanup(d.cleanup)
+        d.start()
+        conn = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=10)
+        self.addCleanup(conn.close)
+        for path in ("/v1/route?caller=%2B15557654321", "/v1/callers/%2B15557654321",
+                     "/v1/callers/5557654321/export"):
+            self.assertEqual(request(conn, "GET", path).status, 200)
+        d.stop()
+        log = d.log()
+        self.assertRegex(log, r"conn=\d+ accepted peer=127\.0\.0\.1:\d+ transport=http")
+        self.assertRegex(log, r"conn=\d+ http method=GET resource=/v1/route status=200")
+        self.assertRegex(log, r"resource=/v1/callers/\{\}/export status=200")
+        self.assertNotIn("5557654321", log)
+
+
 class Startup(unittest.TestCase):
     def setUp(self):
         self.dir = cwtest.make_tempdir()
