@@ -382,6 +382,21 @@ class Route(HttpCase):
         # A reply in pieces without TCP_NODELAY waits ~40 ms for the ACK: 4 s for 100.
         self.assertLess(took, 2.0, "100 keep-alive requests took %.2f s" % took)
 
+    def test_pipelined_requests_answered_in_order(self):
+        # A flag waits for its commit on the writer thread; the decision behind it must
+        # see it, and the replies come back in request order.
+        caller = new_caller()
+        body = json.dumps({"caller": caller, "code": "red", "reason": "r", "by": "b"}).encode()
+        post = b"POST /v1/flags HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (
+            len(body), body)
+        get = b"GET /v1/route?format=text&caller=%s HTTP/1.1\r\nHost: x\r\n\r\n" % \
+            urllib.parse.quote(caller).encode()
+        out = raw_exchange(self.daemon.http_port, post + get + get)
+        parts = re.findall(rb"HTTP/1\.1 (\d{3}) [^\r]*\r\n.*?\r\n\r\n([^\r]*?\n)(?=HTTP/|$)",
+                           out, re.S)
+        self.assertEqual([p[0] for p in parts], [b"201", b"200", b"200"], out)
+        self.assertEqual(parts[1][1], b"supervisor sip:supervisor@pbx.example\n")
+
     def test_http_1_0_keep_alive(self):
         s = socket.create_connection(("127.0.0.1", self.daemon.http_port), timeout=5)
         try:
