@@ -1,7 +1,12 @@
-# Writes OUT: a C array of the migrations in SCHEMA_DIR/NNN_name.sql, in version order.
+# Writes OUT: a C array NAME (default store_migrations, with NAME's count in n<NAME without the
+# plural>) of the migrations in SCHEMA_DIR/NNN_name.sql, in version order.
+if(NOT NAME)
+  set(NAME store_migrations)
+endif()
+string(REGEX REPLACE "_migrations$" "_nmigrations" COUNT_NAME ${NAME})
 file(GLOB files ${SCHEMA_DIR}/*.sql)
 list(SORT files)
-set(body "/* Generated from the schema directory by cmake/embed_schema.cmake; do not edit. */\n#include <stddef.h>\n#include \"store.h\"\n\nconst struct store_migration store_migrations[] = {\n")
+set(body "/* Generated from the schema directory by cmake/embed_schema.cmake; do not edit. */\n#include <stddef.h>\n#include \"store.h\"\n\nconst struct store_migration ${NAME}[] = {\n")
 set(count 0)
 foreach(f ${files})
   get_filename_component(name ${f} NAME)
@@ -17,6 +22,6 @@ foreach(f ${files})
   string(APPEND body "\t{${version}, \"${name}\",\n\t\"${sql}\"},\n")
   math(EXPR count "${count} + 1")
 endforeach()
-string(APPEND body "};\nconst size_t store_nmigrations = ${count};\n")
+string(APPEND body "};\nconst size_t ${COUNT_NAME} = ${count};\n")
 file(WRITE ${OUT}.tmp "${body}")
 execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

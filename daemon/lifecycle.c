@@ -291,7 +291,11 @@ lifecycle_start(struct server *srv, char **cause)
 		*cause = strdup("out of memory for the call tables");
 		return -1;
 	}
-	cl = calllog_open(srv->settings.db, CALLLOG_BUSY_MS, cause);
+	calllog_path(srv->settings.db, srv->calls_db, sizeof(srv->calls_db));
+	if (calllog_create(srv->calls_db, srv->settings.db, cause) == -1)
+		return -1;
+	log_info("call log %s", srv->calls_db);
+	cl = calllog_open(srv->calls_db, CALLLOG_BUSY_MS, cause);
 	if (cl == NULL)
 		return -1;
 	max_id = calllog_max_id(cl);
@@ -319,7 +323,7 @@ lifecycle_start(struct server *srv, char **cause)
 		*cause = strdup("out of memory");
 		return -1;
 	}
-	srv->calllog_reader = calllog_open(srv->settings.db, 0, cause);
+	srv->calllog_reader = calllog_open(srv->calls_db, 0, cause);
 	if (srv->calllog_reader == NULL)
 		return -1;
 	srv->calllog_wait = event_new(srv->base, -1, EV_PERSIST, lifecycle_calllog_wait_cb, srv);

@@ -301,7 +301,7 @@ op_policy_simulate(struct session *s, struct proto_req *r)
 	}
 	sj = calloc(1, sizeof(*sj));
 	if (sj == NULL || (sj->path = strdup(path)) == NULL ||
-	    (sj->dbpath = strdup(srv->settings.db)) == NULL) {
+	    (sj->dbpath = strdup(srv->calls_db)) == NULL) {
 		if (sj != NULL) {
 			free(sj->path);
 			free(sj);

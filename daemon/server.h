@@ -118,6 +118,7 @@ struct server {
 	struct writer *calllog_writer;  /* call-log rows, a batch every 50 ms */
 	struct logbatch *calllog_batch; /* rows gathered on the loop for the next batch */
 	struct calllog *calllog_reader; /* loop thread: recent calls for caller.show */
+	char calls_db[4096];            /* the call log's own database file (calllog_path) */
 	struct nuisance *nuisance;      /* per-caller counters, loop thread only */
 	struct calls *calls;            /* calls in progress, loop thread only */
 	int64_t next_call_row;          /* id of the next call-log row */

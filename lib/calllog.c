@@ -184,7 +184,8 @@ calllog_query_text(sqlite3 *db, const char *sql, char *buf, size_t size)
 static int
 calllog_setup(struct calllog *cl, const char *path, char **cause)
 {
-	int newest = store_nmigrations > 0 ? store_migrations[store_nmigrations - 1].version : 0;
+	int newest =
+	    calllog_nmigrations > 0 ? calllog_migrations[calllog_nmigrations - 1].version : 0;
 	char buf[32];
 	int rc, version;
 
@@ -194,13 +195,13 @@ calllog_setup(struct calllog *cl, const char *path, char **cause)
 		return -1;
 	}
 	/*
-	 * NORMAL: a commit does not wait for fsync, so a group costs a write, not a flush; the
-	 * store writer's FULL commits flush these frames too. The cache keeps the right edge of the
-	 * table and of calls_offered hot.
+	 * FULL: each group (one per 50 ms) is flushed at its commit, so a committed group survives
+	 * a power loss too; that is 20 fsyncs a second on the call-log thread, never on the loop.
+	 * The cache keeps the right edge of the table and of calls_offered hot.
 	 */
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(cl->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536",
-		                  NULL, NULL, NULL);
+		rc = sqlite3_exec(cl->db, "PRAGMA synchronous=FULL; PRAGMA cache_size=-65536", NULL,
+		                  NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = calllog_query_text(cl->db, "PRAGMA user_version", buf, sizeof(buf));
 	if (rc != SQLITE_OK) {
@@ -213,18 +214,145 @@ calllog_setup(struct calllog *cl, const char *path, char **cause)
 	version = atoi(buf);
 	if (version < newest) {
 		calllog_cause(cause, path,
-		              "database schema version %d is older than this callwarden (%d); "
-		              "the store writer migrates it",
+		              "call-log schema version %d is older than this callwarden (%d); "
+		              "calllog_create migrates it",
 		              version, newest);
 		return -1;
 	}
 	if (version > newest) {
 		calllog_cause(cause, path,
-		              "database schema version %d is newer than this callwarden (%d)",
+		              "call-log schema version %d is newer than this callwarden (%d)",
 		              version, newest);
 		return -1;
 	}
 	return 0;
+}
+
+void
+calllog_path(const char *db, char *out, size_t len)
+{
+	size_t n = strlen(db);
+
+	if (n > 3 && strcmp(db + n - 3, ".db") == 0)
+		snprintf(out, len, "%.*s-calls.db", (int)(n - 3), db);
+	else
+		snprintf(out, len, "%s-calls", db);
+}
+
+/* Runs sql (several statements) on db; on failure a cause naming what and path. */
+static int
+calllog_exec(sqlite3 *db, const char *path, const char *what, const char *sql, char **cause)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK)
+		return 0;
+	calllog_cause(cause, path, "%s: %s", what, err != NULL ? err : sqlite3_errmsg(db));
+	sqlite3_free(err);
+	return -1;
+}
+
+/* Applies the call-log migrations newer than the file's user_version, each in a transaction. */
+static int
+calllog_migrate(sqlite3 *db, const char *path, char **cause)
+{
+	char buf[32], sql[64];
+	size_t i;
+	int version;
+
+	if (calllog_query_text(db, "PRAGMA user_version", buf, sizeof(buf)) != SQLITE_OK) {
+		calllog_cause(cause, path, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	version = atoi(buf);
+	for (i = 0; i < calllog_nmigrations; i++) {
+		const struct store_migration *m = &calllog_migrations[i];
+
+		if (m->version <= version)
+			continue;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", m->version);
+		if (calllog_exec(db, path, "begin", "BEGIN IMMEDIATE", cause) == -1)
+			return -1;
+		if (calllog_exec(db, path, m->name, m->sql, cause) == -1 ||
+		    calllog_exec(db, path, m->name, sql, cause) == -1 ||
+		    calllog_exec(db, path, "commit", "COMMIT", cause) == -1) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Earlier versions kept the calls in the main database: move them here once (ids are kept, so
+ * a move cut short by a crash is simply done again), then drop the old table.
+ */
+static int
+calllog_adopt(sqlite3 *db, const char *path, const char *main_db, char **cause)
+{
+	sqlite3_stmt *st;
+	char buf[16];
+	int rc, found = 0;
+
+	rc = sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS old", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, main_db, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_OK) {
+		calllog_cause(cause, path, "attaching %s: %s", main_db, sqlite3_errmsg(db));
+		return -1;
+	}
+	if (calllog_query_text(db,
+	                       "SELECT count(*) FROM old.sqlite_master "
+	                       "WHERE type = 'table' AND name = 'calls'",
+	                       buf, sizeof(buf)) == SQLITE_OK)
+		found = atoi(buf) > 0;
+	rc = 0;
+	if (found)
+		rc = calllog_exec(db, path, "moving the calls of the main database",
+		                  "BEGIN IMMEDIATE; INSERT OR IGNORE INTO main.calls SELECT * FROM "
+		                  "old.calls; COMMIT; DROP TABLE old.calls;",
+		                  cause);
+	if (rc == -1)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(db, "DETACH DATABASE old", NULL, NULL, NULL);
+	return rc;
+}
+
+int
+calllog_create(const char *path, const char *main_db, char **cause)
+{
+	sqlite3 *db = NULL;
+	char mode[16];
+	int rc = -1;
+
+	if (cause != NULL)
+		*cause = NULL;
+	if (sqlite3_open_v2(path, &db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		calllog_cause(cause, path, "%s", db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (calllog_query_text(db, "PRAGMA journal_mode=WAL", mode, sizeof(mode)) != SQLITE_OK) {
+		calllog_cause(cause, path, "%s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (strcmp(mode, "wal") != 0) {
+		calllog_cause(cause, path, "cannot switch to WAL mode (journal mode is %s)", mode);
+		goto out;
+	}
+	if (calllog_migrate(db, path, cause) == -1)
+		goto out;
+	if (main_db != NULL && calllog_adopt(db, path, main_db, cause) == -1)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_close(db);
+	return rc;
 }
 
 struct calllog *
@@ -241,13 +369,12 @@ calllog_open(const char *path, int busy_ms, char **cause)
 		calllog_cause(cause, path, "out of memory");
 		return NULL;
 	}
-	/* No CREATE: the store writer creates and migrates the file. */
+	/* No CREATE: calllog_create makes and migrates the file. */
 	rc = sqlite3_open_v2(path, &cl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		if (access(path, F_OK) == -1 && errno == ENOENT)
 			calllog_cause(cause, path,
-			              "database does not exist (the store writer "
-			              "creates it)");
+			              "call log does not exist (calllog_create makes it)");
 		else
 			calllog_cause(cause, path, "%s",
 			              cl->db != NULL ? sqlite3_errmsg(cl->db) : "out of memory");

@@ -1,13 +1,12 @@
 /*
- * The call log in SQLite: one row per offered call, written in grouped transactions on a
- * connection of its own (the daemon runs it on a dedicated call-log thread), read back to rebuild
- * the in-memory counters at start-up and to show a caller's recent calls. A struct calllog is used
- * by one thread at a time. The database must already be migrated by a store writer (store.h).
+ * The call log in SQLite: one row per offered call, in a database file of its own beside the
+ * main one (calllog_path), written in grouped transactions on a connection of its own (the
+ * daemon runs it on a dedicated call-log thread), read back to rebuild the in-memory counters at
+ * start-up and to show a caller's recent calls. A struct calllog is used by one thread at a time.
  *
- * Durability: the connection uses WAL with synchronous=NORMAL, so a process crash loses nothing
- * committed and a power loss may lose the last committed groups. The promise: a crash may lose at
+ * Durability: WAL with synchronous=FULL, one commit per group: a crash or power loss loses at
  * most the last uncommitted group of call-log rows, never a flag, report or audit row (those are
- * written by the store writer with synchronous=FULL, whose fsync also covers earlier frames).
+ * in the main database, written by the store writer).
  */
 #ifndef CW_CALLLOG_H
 #define CW_CALLLOG_H
@@ -59,11 +58,23 @@ struct calllog;
  */
 typedef int (*calllog_cb)(const struct call_row *row, void *arg);
 
+extern const struct store_migration calllog_migrations[];
+extern const size_t calllog_nmigrations;
+
+/* The call log's file for the main database db: "x.db" -> "x-calls.db", else db + "-calls". */
+void calllog_path(const char *db, char *out, size_t len);
+
 /*
- * Opens the call log of the database at path, which a store writer has migrated to this
- * program's schema version (a file path: ":memory:" would be a different, empty database).
- * busy_ms bounds waiting for the write lock, which the store writer shares. Returns NULL with
- * *cause (caller frees) on failure.
+ * Creates or migrates the call-log file at path (schema/calls/). With main_db, moves the calls
+ * an earlier version kept in that main database into it, once. Returns -1 with *cause (caller
+ * frees) on failure.
+ */
+int calllog_create(const char *path, const char *main_db, char **cause);
+
+/*
+ * Opens the call log at path, which calllog_create has made (a file path: ":memory:" would be a
+ * different, empty database). busy_ms bounds waiting for the file's write lock. Returns NULL
+ * with *cause (caller frees) on failure.
  */
 struct calllog *calllog_open(const char *path, int busy_ms, char **cause);
 void calllog_close(struct calllog *cl); /* NULL is a no-op */
@@ -72,10 +83,10 @@ void calllog_close(struct calllog *cl); /* NULL is a no-op */
 const char *calllog_errmsg(const struct calllog *cl);
 
 /*
- * Group transactions: begin takes the database write lock (waiting up to busy_ms), so collect a
- * group in memory first and hold the transaction only while writing it (the flag writer waits
- * meanwhile). A statement that fails inside a group leaves the rest of the group in place, except
- * for errors after which SQLite rolls back everything: commit then fails with STORE_ERROR.
+ * Group transactions: begin takes the call-log file's write lock (waiting up to busy_ms), so
+ * collect a group in memory first and hold the transaction only while writing it. A statement that
+ * fails inside a group leaves the rest of the group in place, except for errors after which SQLite
+ * rolls back everything: commit then fails with STORE_ERROR.
  */
 enum store_status calllog_begin(struct calllog *cl);
 enum store_status calllog_commit(struct calllog *cl); /* on failure, call calllog_rollback */

@@ -66,13 +66,23 @@ calllog_ok(const char *path, int busy_ms)
 	return cl;
 }
 
-/* A migrated database in the test directory and a call log on it. */
+static void
+create_ok(const char *path, const char *main_db)
+{
+	char *cause = NULL;
+
+	ck_assert_msg(calllog_create(path, main_db, &cause) == 0, "calllog_create %s: %s", path,
+	              cause ? cause : "(no cause)");
+	ck_assert_ptr_null(cause);
+}
+
+/* A call-log file in the test directory and a call log on it. */
 static struct calllog *
 fresh(const char *name)
 {
 	const char *path = tmp_path(name);
 
-	store_close(store_ok(path, STORE_WRITER));
+	create_ok(path, NULL);
 	return calllog_ok(path, 1000);
 }
 
@@ -166,6 +176,19 @@ check_ids(const char *what, const struct call_row *rows, size_t got, const int64
 		              what, i, rows[i].id, want[i]);
 }
 
+/* Runs sql on path behind the library's back (a file an earlier version left). */
+static void
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *err = NULL;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK, "%s: %s", sql,
+	              err ? err : "?");
+	sqlite3_close(db);
+}
+
 static int64_t
 raw_int(const char *path, const char *sql)
 {
@@ -225,20 +248,79 @@ START_TEST(test_open_migrated)
 {
 	const char *path = tmp_path("ok.db");
 	struct calllog *cl;
-	struct store *r;
 
 	cl = fresh("ok.db");
 	ck_assert_str_eq(calllog_errmsg(cl), "no error");
 	ck_assert_int_eq(calllog_count(cl), 0);
 	ck_assert_int_eq(calllog_max_id(cl), 0);
-	/* The store reader accepts the schema that holds the call log. */
-	r = store_ok(path, STORE_READER);
-	ck_assert_int_eq(store_schema_version(r), store_migrations[store_nmigrations - 1].version);
-	ck_assert_int_ge(store_schema_version(r), 2);
-	store_close(r);
+	ck_assert_int_eq(raw_int(path, "PRAGMA user_version"),
+	                 calllog_migrations[calllog_nmigrations - 1].version);
 	ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
 	                               "AND tbl_name = 'calls'"),
 	                 1);
+	calllog_close(cl);
+	/* Creating again is a no-op on a current file. */
+	create_ok(path, NULL);
+	cl = calllog_ok(path, 1000);
+	ck_assert_int_eq(calllog_count(cl), 0);
+	calllog_close(cl);
+}
+END_TEST
+
+START_TEST(test_path)
+{
+	static const struct {
+		const char *db, *want;
+	} cases[] = {
+	    {"var/callwarden.db", "var/callwarden-calls.db"},
+	    {"/var/lib/callwarden/callwarden.db", "/var/lib/callwarden/callwarden-calls.db"},
+	    {"state", "state-calls"},
+	    {".db", ".db-calls"},
+	    {"a.db.bak", "a.db.bak-calls"},
+	};
+	char out[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		calllog_path(cases[i].db, out, sizeof(out));
+		ck_assert_str_eq(out, cases[i].want);
+	}
+}
+END_TEST
+
+/* Calls an earlier version kept in the main database move to the call-log file, once. */
+START_TEST(test_adopt_from_main)
+{
+	char main_db[512], calls[512];
+	struct calllog *cl;
+	struct call_row *rows;
+	size_t n = 0;
+
+	snprintf(main_db, sizeof(main_db), "%s", tmp_path("main.db"));
+	/* The main database's migrations still create the old calls table. */
+	store_close(store_ok(main_db, STORE_WRITER));
+	ck_assert_int_eq(
+	    raw_int(main_db, "SELECT count(*) FROM sqlite_master WHERE name = 'calls'"), 1);
+	raw_exec(main_db,
+	         "INSERT INTO calls (id, call_id, caller, offered_at, action, queue, rule, "
+	         "policy) VALUES (7, 'old-7', '+15551230007', 1000, 'queue', 'standard', "
+	         "'default', 'v0'), (8, 'old-8', NULL, 1001, 'reject', 'standard', "
+	         "'closed', 'v0')");
+	snprintf(calls, sizeof(calls), "%s", tmp_path("main-calls.db"));
+	create_ok(calls, main_db);
+	ck_assert_int_eq(
+	    raw_int(main_db, "SELECT count(*) FROM sqlite_master WHERE name = 'calls'"), 0);
+	/* Again: nothing left to move, nothing changes. */
+	create_ok(calls, main_db);
+	cl = calllog_ok(calls, 1000);
+	ck_assert_int_eq(calllog_count(cl), 2);
+	ck_assert_int_eq(calllog_max_id(cl), 8);
+	rows = calloc(4, sizeof(*rows));
+	ck_assert_ptr_nonnull(rows);
+	ck_assert_int_eq(calllog_recent_for_caller(cl, "+15551230007", 4, 100, rows, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(rows[0].call_id, "old-7");
+	free(rows);
 	calllog_close(cl);
 }
 END_TEST
@@ -592,7 +674,7 @@ END_TEST
 /* Retention: only old call rows go, at most batch per call; flags and audit rows stay. */
 START_TEST(test_prune)
 {
-	const char *path = tmp_path("prune.db");
+	char path[512], main_db[512];
 	struct flag_list flags = {0};
 	struct calllog *cl;
 	struct store *s;
@@ -601,7 +683,10 @@ START_TEST(test_prune)
 	size_t deleted, i;
 	int64_t id;
 
-	s = store_ok(path, STORE_WRITER);
+	snprintf(main_db, sizeof(main_db), "%s", tmp_path("prune.db"));
+	snprintf(path, sizeof(path), "%s", tmp_path("prune-calls.db"));
+	s = store_ok(main_db, STORE_WRITER);
+	create_ok(path, main_db);
 	memset(&f, 0, sizeof(f));
 	snprintf(f.caller, sizeof(f.caller), "+15551230001");
 	f.code = (char *)"nuisance";
@@ -652,7 +737,7 @@ START_TEST(test_prune)
 	ck_assert_uint_eq(flags.n, 1);
 	ck_assert_int_eq(flags.v[0].id, f.id);
 	flag_list_free(&flags);
-	ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM audit"), 1);
+	ck_assert_int_eq(raw_int(main_db, "SELECT count(*) FROM audit"), 1);
 	calllog_close(cl);
 	store_close(s);
 }
@@ -683,12 +768,10 @@ START_TEST(test_groups)
 {
 	const char *path = tmp_path("group.db");
 	struct calllog *cl, *other;
-	struct store *reader;
 	int64_t id;
 
 	cl = fresh("group.db");
 	other = calllog_ok(path, 100);
-	reader = store_ok(path, STORE_READER);
 
 	ck_assert_int_eq(calllog_commit(cl), STORE_ERROR); /* none open */
 	ck_assert_int_eq(calllog_begin(cl), STORE_OK);
@@ -735,29 +818,39 @@ START_TEST(test_groups)
 	ck_assert_int_eq(calllog_count(other), 1002);
 	ck_assert_int_eq(calllog_max_id(other), 2002);
 
-	store_close(reader);
 	calllog_close(other);
 }
 END_TEST
 
 /* The call log and the store writer share the one write lock; a group waits at most busy_ms. */
-START_TEST(test_write_lock_shared)
+/* Flag writes in the main database never wait for the call log, nor the call log for them. */
+START_TEST(test_write_lock_apart)
 {
-	const char *path = tmp_path("lock.db");
-	struct calllog *cl;
+	char main_db[512], path[512];
+	struct calllog *cl, *other;
 	struct store *w;
 
-	w = store_ok(path, STORE_WRITER);
+	snprintf(main_db, sizeof(main_db), "%s", tmp_path("lockmain.db"));
+	snprintf(path, sizeof(path), "%s", tmp_path("lock-calls.db"));
+	w = store_ok(main_db, STORE_WRITER);
+	create_ok(path, main_db);
 	cl = calllog_ok(path, 50);
+	other = calllog_ok(path, 50);
 	ck_assert_int_eq(store_begin(w), STORE_OK);
-	ck_assert_int_eq(calllog_begin(cl), STORE_BUSY);
-	/* Reads still work while the writer holds the lock. */
-	ck_assert_int_eq(calllog_count(cl), 0);
-	ck_assert_int_eq(store_commit(w), STORE_OK);
 	ck_assert_int_eq(calllog_begin(cl), STORE_OK);
 	insert_simple(cl, 1, "+15551230001", 1);
 	ck_assert_int_eq(calllog_commit(cl), STORE_OK);
+	ck_assert_int_eq(store_commit(w), STORE_OK);
+	/* Two writers of the call-log file do share its lock; reads still work meanwhile. */
+	ck_assert_int_eq(calllog_begin(other), STORE_OK);
+	ck_assert_int_eq(calllog_begin(cl), STORE_BUSY);
 	ck_assert_int_eq(calllog_count(cl), 1);
+	ck_assert_int_eq(calllog_commit(other), STORE_OK);
+	ck_assert_int_eq(calllog_begin(cl), STORE_OK);
+	insert_simple(cl, 2, "+15551230002", 2);
+	ck_assert_int_eq(calllog_commit(cl), STORE_OK);
+	ck_assert_int_eq(calllog_count(cl), 2);
+	calllog_close(other);
 	calllog_close(cl);
 	store_close(w);
 }
@@ -781,7 +874,9 @@ calllog_suite(void)
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_prune_in_group);
 	tcase_add_test(tc, test_groups);
-	tcase_add_test(tc, test_write_lock_shared);
+	tcase_add_test(tc, test_write_lock_apart);
+	tcase_add_test(tc, test_path);
+	tcase_add_test(tc, test_adopt_from_main);
 	suite_add_tcase(s, tc);
 	return s;
 }

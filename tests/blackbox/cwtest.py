@@ -82,6 +82,9 @@ class Daemon:
         self.owns_dir = directory is None
         self.dir = directory or make_tempdir()
         self.db = db or os.path.join(self.dir, "cw.db")
+        # The call log's own file beside it, as the daemon names it.
+        base = self.db[:-3] if self.db.endswith(".db") and len(self.db) > 3 else None
+        self.calls_db = base + "-calls.db" if base else self.db + "-calls"
         self.sock = os.path.join(self.dir, "cw.sock") if unix else None
         self.policy = policy or SAMPLE_POLICY
         self.config = config
@@ -213,9 +216,13 @@ class Daemon:
         return sqlite3.connect(self.db, timeout=5)
 
     def sqlite_ro(self):
-        """A read-only connection (rows as sqlite3.Row): looks, never writes."""
+        """A read-only connection (rows as sqlite3.Row): looks, never writes. The call log's
+        file is attached, so its table "calls" reads like one of the main database."""
         conn = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=5)
         conn.row_factory = sqlite3.Row
+        if os.path.exists(self.calls_db):
+            conn.execute("ATTACH DATABASE ? AS calllog",
+                         ("file:%s?mode=ro" % self.calls_db,))
         return conn
 
     def query(self, sql, args=()):

@@ -93,7 +93,7 @@ class LockedDatabase(cwtest.DaemonCase):
         # The call-log thread cannot commit while the lock is held: it keeps its rows and
         # writes them once the lock goes, and decisions never wait for it.
         ready = threading.Event()
-        t = self.hold(self.daemon.db, 3.0, ready)
+        t = self.hold(self.daemon.calls_db, 3.0, ready)
         n = 200
         now = int(time.time())  # recent: rows at T0 would be older than the retention
         for i in range(n):
@@ -107,7 +107,7 @@ class LockedDatabase(cwtest.DaemonCase):
             if i % 50 == 0:
                 time.sleep(0.3)  # let several commit attempts fail while the lock is held
         t.join()
-        db = sqlite3.connect(self.daemon.db, timeout=5)
+        db = sqlite3.connect(self.daemon.calls_db, timeout=5)
         self.addCleanup(db.close)
         deadline = time.monotonic() + 10
         while True:
