@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "callerset.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "notify.h"
@@ -23,8 +24,9 @@
 #include "writer.h"
 
 /* How long a write may wait for the database lock before answering unavailable. */
-#define WRITER_BUSY_MS 1000
-#define QUERY_NICE     10
+#define WRITER_BUSY_MS       1000
+#define QUERY_NICE           10
+#define FLAGGED_MIN_CAPACITY 1000000
 
 /* The store's functions in the writer's terms. */
 static enum store_status
@@ -157,6 +159,39 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: shutting down", (int)sig);
 	srv->stopping = 1;
 	event_base_loopbreak(srv->base);
+}
+
+static void
+count_flagged(const char *caller, void *arg)
+{
+	(void)caller;
+	(*(size_t *)arg)++;
+}
+
+static void
+add_flagged(const char *caller, void *arg)
+{
+	callerset_add(arg, caller);
+}
+
+/* Every caller with a flag, so that offers from all the others skip the database. */
+static struct callerset *
+load_flagged(struct store *reader)
+{
+	struct callerset *cs;
+	size_t n = 0;
+
+	if (store_flagged_callers(reader, count_flagged, &n) == -1)
+		fatalx("db: reading the flagged callers: %s", store_errmsg(reader));
+	/* Room for as many again as there are now, and for a million at the least. */
+	cs = callerset_new(n * 2 > FLAGGED_MIN_CAPACITY ? n * 2 : FLAGGED_MIN_CAPACITY);
+	if (cs == NULL)
+		fatalx("out of memory for the flagged callers");
+	if (store_flagged_callers(reader, add_flagged, cs) == -1)
+		fatalx("db: reading the flagged callers: %s", store_errmsg(reader));
+	log_info("flagged callers=%zu filter=%zu bytes", callerset_count(cs),
+	         callerset_memory_bytes(cs));
+	return cs;
 }
 
 int
@@ -307,6 +342,7 @@ main(int argc, char **argv)
 	log_info("database %s schema=%d", srv.settings.db, store_schema_version(srv.reader));
 	if (snapshot_init(&srv) == -1)
 		fatalx("cannot create the reader's snapshot event");
+	srv.flagged = load_flagged(srv.reader);
 	query_db.db = store_open(srv.settings.db, STORE_READER, 1000, &cause);
 	if (query_db.db == NULL || (srv.query = writer_start(srv.base, &query_db, &cause)) == NULL)
 		fatalx("db %s", cause);
@@ -352,6 +388,7 @@ main(int argc, char **argv)
 	http_free(&srv);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
+	callerset_free(srv.flagged);
 	snapshot_free(&srv);
 	store_close(srv.reader);
 	flag_list_free(&srv.flags);

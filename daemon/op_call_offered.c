@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "callerset.h"
 #include "calls.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -59,7 +60,9 @@ offer_decide(struct server *srv, const char *call_id, const char *caller, const 
 
 	lifecycle_counters(srv, in.caller, in.dialed, in.ts, record, &counters, key);
 	in.nuisance = &counters;
-	if (in.caller != NULL && !policy_allowlisted(srv->policy, in.caller)) {
+	/* A caller never flagged has no history to read: most calls skip the database. */
+	if (in.caller != NULL && !policy_allowlisted(srv->policy, in.caller) &&
+	    callerset_maybe(srv->flagged, in.caller)) {
 		snapshot_hold(srv);
 		st = store_caller_flags(srv->reader, in.caller, SERVER_ROUTE_FLAGS, &srv->flags);
 		if (st != STORE_OK) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callerset.h"
 #include "calls.h"
 #include "followup.h"
 #include "lifecycle.h"
@@ -145,5 +146,7 @@ op_call_report(struct session *s, struct proto_req *r)
 		rj->followup_due = ts + rep->followup_s;
 	rj->oj.reply = report_reply;
 	rj->oj.cleanup = report_cleanup;
+	if (rj->caller[0] != '\0') /* the report flags the caller: its next offer must look */
+		callerset_add(srv->flagged, rj->caller);
 	ops_job_submit(s, r, &rj->oj, srv->writer, report_run);
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callerset.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "ops.h"
@@ -150,6 +151,8 @@ op_flag_add(struct session *s, struct proto_req *r)
 	fj->role = s->role_name;
 	fj->job.run = flag_add_run;
 	fj->job.done = flag_add_done;
+	/* Before the commit: the caller's next offer must look, whatever the order. */
+	callerset_add(srv->flagged, fj->flag.caller);
 	writer_submit(srv->writer, &fj->job);
 }
 
@@ -170,5 +173,6 @@ op_flag_add_auto(struct server *srv, struct flag *f)
 	fj->srv = srv;
 	fj->job.run = flag_add_run;
 	fj->job.done = flag_add_done;
+	callerset_add(srv->flagged, fj->flag.caller);
 	writer_submit(srv->writer, &fj->job);
 }

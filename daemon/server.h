@@ -43,6 +43,7 @@ struct calllog;
 struct http;
 struct decision;
 struct logbatch;
+struct callerset;
 struct calls;
 struct nuisance;
 
@@ -105,6 +106,7 @@ struct server {
 	struct settings settings;
 	struct policy *policy; /* current policy; requests take a reference while they need it */
 	struct store *reader;  /* used only on the loop thread */
+	struct callerset *flagged;  /* callers that ever had a flag: the others skip the reader */
 	struct event *snapshot_end; /* closes the reader's snapshot after this loop iteration */
 	int snapshot_open;
 	struct writer *writer;

@@ -931,6 +931,36 @@ fail:
 }
 
 int64_t
+store_flagged_callers(struct store *s, void (*cb)(const char *caller, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	int rc;
+
+	/* Once at start-up: not worth a persistent statement. The flags_caller index serves it. */
+	rc = sqlite3_prepare_v2(s->db, "SELECT DISTINCT caller FROM flags ORDER BY caller", -1, &st,
+	                        NULL);
+	if (rc != SQLITE_OK) {
+		store_fail(s, rc);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *caller = sqlite3_column_text(st, 0);
+
+		if (caller != NULL) {
+			cb((const char *)caller, arg);
+			n++;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		store_fail(s, rc);
+		n = -1;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+int64_t
 store_count_active_flags(struct store *s, int64_t ts)
 {
 	sqlite3_stmt *st = s->st[ST_COUNT_ACTIVE];
