@@ -23,7 +23,7 @@
 
 #define CALLLOG_INTERVAL_MS 50
 #define CALLLOG_BUSY_MS     2000
-#define CALLLOG_NICE        10 /* nobody waits for the call log: decisions go first */
+#define CALLLOG_NICE        WRITER_IDLE /* nobody waits for the call log: decisions go first */
 #define PRUNE_BATCH         1000
 #define RECENT_SCAN_CAP     10000
 #define EXPIRE_BUDGET       10000

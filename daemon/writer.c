@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@ STAILQ_HEAD(job_queue, job);
 
 /* A retrying writer's pause between failed commits (a full disk fails at once). */
 #define WRITER_RETRY_MS 50
+/* Rows in one batch that show an idle-scheduled writer has fallen behind (a few batches). */
+#define WRITER_IDLE_BEHIND 16384
 
 struct writer {
 	pthread_t thread;
@@ -35,9 +38,10 @@ struct writer {
 	/* Submitted, not yet done. Atomic so the loop can read it for backpressure without the
 	 * lock. */
 	atomic_size_t backlog;
-	atomic_int failing; /* the last batch could not be committed */
-	size_t retain_max;  /* rows kept for retry while commits fail; 0: fail at once */
-	uint64_t dropped;   /* jobs given up while failing, thread only */
+	atomic_int failing;    /* the last batch could not be committed */
+	size_t retain_max;     /* rows kept for retry while commits fail; 0: fail at once */
+	int idle, idle_warned; /* thread only: running SCHED_IDLE (see writer_set_idle) */
+	uint64_t dropped;      /* jobs given up while failing, thread only */
 	struct event *ev;
 	struct writer_db db; /* the connection, used only by the thread */
 };
@@ -174,6 +178,38 @@ writer_pause(struct writer *w, int ms)
 	pthread_mutex_unlock(&w->lock);
 }
 
+static size_t
+writer_weight(const struct job_queue *batch)
+{
+	const struct job *job;
+	size_t rows = 0;
+
+	STAILQ_FOREACH(job, batch, entry)
+	rows += job->weight > 0 ? job->weight : 1;
+	return rows;
+}
+
+/*
+ * SCHED_IDLE gives way to every other thread at once, so the loop never waits for the call log;
+ * but a thread that fell behind goes back to normal scheduling (allowed as root, or with
+ * systemd's LimitNICE=+0) lest a busy machine starve it until reads are held.
+ */
+static void
+writer_set_idle(struct writer *w, int idle)
+{
+	struct sched_param sp = {0};
+
+	if (idle == w->idle)
+		return;
+	if (sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &sp) == -1) {
+		if (!w->idle_warned)
+			log_warn("writer: %s", idle ? "SCHED_IDLE" : "leaving SCHED_IDLE");
+		w->idle_warned = 1;
+		return;
+	}
+	w->idle = idle;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -182,8 +218,11 @@ writer_main(void *arg)
 	uint64_t one = 1;
 	int stop;
 
-	/* Linux keeps a nice value per thread; an unprivileged thread may always raise its own. */
-	if (w->db.nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), w->db.nice) == -1)
+	/* Linux schedules threads apart; an unprivileged thread may always lower its own priority.
+	 */
+	if (w->db.nice >= WRITER_IDLE)
+		writer_set_idle(w, 1);
+	else if (w->db.nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), w->db.nice) == -1)
 		log_warn("writer: setpriority");
 	for (;;) {
 		pthread_mutex_lock(&w->lock);
@@ -193,6 +232,8 @@ writer_main(void *arg)
 		STAILQ_CONCAT(&batch, &w->todo);
 		stop = w->stop;
 		pthread_mutex_unlock(&w->lock);
+		if (w->db.nice >= WRITER_IDLE)
+			writer_set_idle(w, writer_weight(&batch) < WRITER_IDLE_BEHIND);
 
 		if (!STAILQ_EMPTY(&batch)) {
 			char why[256];

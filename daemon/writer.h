@@ -29,7 +29,8 @@ struct writer_db {
 	void (*rollback)(void *db);
 	const char *(*errmsg)(const void *db);
 	void (*close)(void *db);
-	/* Nice value added to the thread: work nobody waits for yields the CPU to the loop. */
+	/* Nice value added to the thread (WRITER_IDLE: only on an idle CPU): work nobody waits for
+	 * yields the CPU to the loop. */
 	int nice;
 };
 
@@ -44,6 +45,9 @@ struct job {
 };
 
 struct writer;
+
+/* A writer_db nice beyond nice's range: SCHED_IDLE, the thread runs when a CPU is idle. */
+#define WRITER_IDLE 20
 
 /*
  * Starts the thread; it owns db from now on and closes it in writer_stop. Jobs that arrive while

@@ -120,6 +120,18 @@ class Lifecycle(Calls, cwtest.DaemonCase):
         r = self.wait_row(c, lambda r: r["ended_at"] is not None)
         self.assertLessEqual(abs(r["ended_at"] - now()), 5, r)
 
+    def test_call_log_thread_gives_way(self):
+        # Exactly one thread, the call log's, runs SCHED_IDLE (policy 5 in /proc's stat): it
+        # must never take the CPU from the loop that answers offers.
+        policies = []
+        task = "/proc/%d/task" % self.daemon.proc.pid
+        for tid in os.listdir(task):
+            with open(os.path.join(task, tid, "stat")) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            policies.append(int(fields[38]))  # field 41 of stat; 3 consumed by pid (comm) state
+        self.assertEqual(policies.count(5), 1, policies)
+        self.assertEqual(policies.count(0), len(policies) - 1, policies)
+
     def test_unknown_call_is_not_found(self):
         t = now()
         for op in ("call.answered", "call.ended", "call.abandoned"):
