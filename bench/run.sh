@@ -250,10 +250,18 @@ failed=0
 limit_ab=$((${DURATION%.*} + ${WARMUP%.*} + 60))
 limit_c=$((${LIFECYCLE_SECONDS%.*} + ${WARMUP%.*} + 60))
 out_a='' out_b='' out_c='' out_cl='' out_d='' out_sa='' out_sb='' out_h=''
+# Each group of runs gets a daemon of its own on a fresh copy of the prefilled database: a run
+# does not inherit the calls another one left open (offered-only runs never end theirs).
+fresh_daemon() {
+	cp "$tmp/prefill.db" "$tmp/$1.db"
+	start_daemon "$tmp/$1.db" "$tmp/daemon-$1.log"
+}
 if want a || want b || want c || want s || want h; then
 	echo "== prefilling $CALLERS callers"
-	"$build/cwbench" prefill --db "$tmp/bench.db" --callers "$CALLERS"
-	start_daemon "$tmp/bench.db" "$tmp/daemon.log"
+	"$build/cwbench" prefill --db "$tmp/prefill.db" --callers "$CALLERS"
+fi
+if want a || want b || want s; then
+	fresh_daemon offered
 	if want a; then
 		run_load out_a "$limit_ab" --conns 16 --pipeline 64 --seconds "$DURATION" \
 			--warmup "$WARMUP" --callers "$CALLERS"
@@ -269,22 +277,26 @@ if want a || want b || want c || want s || want h; then
 		run_load out_sb "$limit_ab" --conns 16 --pipeline 1 --seconds "$DURATION" \
 			--warmup "$WARMUP" --callers "$CALLERS" --stalled-subscribers 1
 	fi
-	if want h; then
-		run_wrk out_h "$limit_ab"
+	stop_daemon
+fi
+if want h; then
+	fresh_daemon http
+	run_wrk out_h "$limit_ab"
+	stop_daemon
+fi
+if want c; then
+	fresh_daemon lifecycle
+	# The paced run first: the unpaced one ends with a call-log backlog that the daemon is
+	# still writing for a few seconds.
+	if [ "$LIFECYCLE_RATE" != 0 ]; then
+		run_load out_cl "$limit_c" --mode lifecycle --conns 16 \
+			--pipeline "$LIFECYCLE_PIPELINE" --rate "$LIFECYCLE_RATE" \
+			--seconds "$LIFECYCLE_SECONDS" --warmup "$WARMUP" \
+			--callers "$CALLERS" --progress 10
 	fi
-	if want c; then
-		# The paced run first: the unpaced one ends with a call-log backlog that the
-		# daemon is still writing for a few seconds.
-		if [ "$LIFECYCLE_RATE" != 0 ]; then
-			run_load out_cl "$limit_c" --mode lifecycle --conns 16 \
-				--pipeline "$LIFECYCLE_PIPELINE" --rate "$LIFECYCLE_RATE" \
-				--seconds "$LIFECYCLE_SECONDS" --warmup "$WARMUP" \
-				--callers "$CALLERS" --progress 10
-		fi
-		run_load out_c "$limit_c" --mode lifecycle --conns 16 \
-			--pipeline "$LIFECYCLE_PIPELINE" --seconds "$LIFECYCLE_SECONDS" \
-			--warmup "$WARMUP" --callers "$CALLERS" --progress 10
-	fi
+	run_load out_c "$limit_c" --mode lifecycle --conns 16 \
+		--pipeline "$LIFECYCLE_PIPELINE" --seconds "$LIFECYCLE_SECONDS" \
+		--warmup "$WARMUP" --callers "$CALLERS" --progress 10
 	stop_daemon
 fi
 if want d; then
