@@ -223,6 +223,7 @@ class Running(CliCase):
             'country_code = "44";',
             "max_line = 2048;",
             "max_connections = 100;",
+            'http = "";',  # the HTTP default port may be in use on a developer's machine
             'log_level = "info";', ""]))
         d = self.daemon()
         d.start([DAEMON, "-c", cfg])
@@ -278,7 +279,7 @@ class Running(CliCase):
         os.mkdir(os.path.join(self.dir, "config"))
         shutil.copy(SAMPLE_POLICY, os.path.join(self.dir, "config", "policy.conf"))
         d = self.daemon()
-        d.start([DAEMON, "--listen", "127.0.0.1:0"])
+        d.start([DAEMON, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         self.assertTrue(os.path.exists(os.path.join(self.dir, "var", "callwarden.db")))
         self.assertEqual(d.unix_path, os.path.join(self.dir, "var", "callwarden.sock"))
         with d.connect("unix") as c:

@@ -445,7 +445,7 @@ class CtlDaemonTest(unittest.TestCase):
         cls.log = open(os.path.join(cls.tmp, "daemon.log"), "w+b")
         cls.daemon = subprocess.Popen(
             [DAEMON, "--db", os.path.join(cls.tmp, "cw.db"), "--unix", cls.sock,
-             "--listen", "127.0.0.1:%d" % cls.port, "--policy", POLICY],
+             "--listen", "127.0.0.1:%d" % cls.port, "--policy", POLICY, "--http", ""],
             cwd=cls.tmp, stdout=cls.log, stderr=cls.log)
         deadline = time.monotonic() + 15
         while True:
