@@ -64,17 +64,7 @@ ops_load_error_line(struct server *srv, const char *idjson, const char *errors, 
 	n = strcspn(p, "\n");
 	snprintf(first, sizeof(first), "%.*s", (int)(n < 500 ? n : 500), p);
 	jb_init(&jb);
-	jb_obj_begin(&jb);
-	if (idjson != NULL) {
-		jb_key(&jb, "id");
-		jb_raw(&jb, idjson, strlen(idjson));
-	}
-	jb_kbool(&jb, "ok", 0);
-	jb_key(&jb, "error");
-	jb_obj_begin(&jb);
-	jb_kstr(&jb, "code", "bad_field");
-	jb_kstr(&jb, "message", first);
-	jb_obj_end(&jb);
+	proto_reply_error_begin(&jb, idjson, PROTO_BAD_FIELD, first);
 	jb_key(&jb, "errors");
 	jb_arr_begin(&jb);
 	while (*p != '\0') {

@@ -551,7 +551,7 @@ proto_reply_end(struct jbuf *jb)
 }
 
 void
-proto_reply_error(struct jbuf *jb, const char *idjson, enum proto_error e, const char *msg)
+proto_reply_error_begin(struct jbuf *jb, const char *idjson, enum proto_error e, const char *msg)
 {
 	jb_obj_begin(jb);
 	if (idjson != NULL) {
@@ -564,6 +564,12 @@ proto_reply_error(struct jbuf *jb, const char *idjson, enum proto_error e, const
 	jb_kstr(jb, "code", proto_error_name(e));
 	jb_kstr(jb, "message", msg);
 	jb_obj_end(jb);
+}
+
+void
+proto_reply_error(struct jbuf *jb, const char *idjson, enum proto_error e, const char *msg)
+{
+	proto_reply_error_begin(jb, idjson, e, msg);
 	proto_reply_end(jb);
 }
 

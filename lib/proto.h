@@ -102,6 +102,9 @@ int proto_check_fields(struct proto_req *r, const char *const *allowed);
 void proto_reply_ok(struct jbuf *jb, const char *idjson);
 /* Closes the reply object and adds the newline. */
 void proto_reply_end(struct jbuf *jb);
+/* Starts an error reply: {"id":...,"ok":false,"error":{...}  left open for more fields. */
+void proto_reply_error_begin(struct jbuf *jb, const char *idjson, enum proto_error e,
+                             const char *msg);
 /* A complete error reply line. */
 void proto_reply_error(struct jbuf *jb, const char *idjson, enum proto_error e, const char *msg);
 /* The error code of a reply line written as above; PROTO_OK for an ok reply. */

@@ -847,6 +847,17 @@ reply_error_escaped(struct jbuf *jb)
 }
 
 static void
+reply_error_more_fields(struct jbuf *jb)
+{
+	proto_reply_error_begin(jb, "3", PROTO_BAD_FIELD, "p.conf:2: unknown key");
+	jb_key(jb, "errors");
+	jb_arr_begin(jb);
+	jb_str(jb, "p.conf:2: unknown key");
+	jb_arr_end(jb);
+	proto_reply_end(jb);
+}
+
+static void
 reply_pipelined(struct jbuf *jb)
 {
 	proto_reply_ok(jb, "1");
@@ -878,6 +889,9 @@ static const struct reply_case reply_cases[] = {
     {"error message escaped", reply_error_escaped,
      "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad_field\",\"message\":\"field 'x\\\"y' "
      "is \\\\bad\\n\"}}\n"},
+    {"error with more fields", reply_error_more_fields,
+     "{\"id\":3,\"ok\":false,\"error\":{\"code\":\"bad_field\",\"message\":\"p.conf:2: "
+     "unknown key\"},\"errors\":[\"p.conf:2: unknown key\"]}\n"},
     {"pipelined replies in one buffer", reply_pipelined,
      "{\"id\":1,\"ok\":true}\n"
      "{\"id\":2,\"ok\":false,\"error\":{\"code\":\"unknown_op\",\"message\":\"unknown op "
