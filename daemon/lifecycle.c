@@ -17,8 +17,8 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "logbatch.h"
-#include "textcopy.h"
 #include "ops.h"
+#include "textcopy.h"
 #include "writer.h"
 
 #define CALLLOG_INTERVAL_MS 50
@@ -114,9 +114,7 @@ static void
 lifecycle_log_end(struct server *srv, const struct call *c)
 {
 	const struct nuisance_cfg *cfg = &srv->policy->nuisance.cfg;
-	int64_t talk = c->answered_at != 0 && c->ended_at >= c->answered_at
-	                   ? c->ended_at - c->answered_at
-	                   : -1;
+	int64_t talk = calls_talk_s(c);
 	int is_short;
 
 	logbatch_add(srv->calllog_batch, LOGBATCH_ENDED, c);

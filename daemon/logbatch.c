@@ -58,9 +58,7 @@ logbatch_row_of(const struct call *c, struct call_row *r)
 	r->ended_at = c->ended_at;
 	text_copy(r->ended_by, sizeof(r->ended_by), c->ended_by);
 	r->abandoned = c->abandoned;
-	r->talk_s = c->answered_at != 0 && c->ended_at >= c->answered_at
-	                ? c->ended_at - c->answered_at
-	                : -1;
+	r->talk_s = calls_talk_s(c);
 }
 
 static void

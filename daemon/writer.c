@@ -41,7 +41,7 @@ struct writer {
 	atomic_int failing;    /* the last batch could not be committed */
 	size_t retain_max;     /* rows kept for retry while commits fail; 0: fail at once */
 	int idle, idle_warned; /* thread only: running SCHED_IDLE (see writer_set_idle) */
-	uint64_t dropped;      /* jobs given up while failing, thread only */
+	uint64_t dropped;      /* rows given up while failing, thread only */
 	struct event *ev;
 	struct writer_db db; /* the connection, used only by the thread */
 };
@@ -123,6 +123,24 @@ writer_hand_back(struct writer *w, struct job_queue *batch)
 		log_warnx("writer: %zu writes failed: %s", failed, why);
 }
 
+/* Rows a job carries (its weight; a job without one counts as one row). */
+static size_t
+writer_job_rows(const struct job *job)
+{
+	return job->weight > 0 ? job->weight : 1;
+}
+
+static size_t
+writer_weight(const struct job_queue *batch)
+{
+	const struct job *job;
+	size_t rows = 0;
+
+	STAILQ_FOREACH(job, batch, entry)
+	rows += writer_job_rows(job);
+	return rows;
+}
+
 /*
  * A retrying writer (retain_max > 0) whose batch could not be committed (a locked database, a
  * full disk) keeps it, ahead of what came since, to try again; beyond retain_max rows the
@@ -142,12 +160,11 @@ writer_retry_later(struct writer *w, struct job_queue *batch, const char *why)
 	pthread_mutex_lock(&w->lock);
 	STAILQ_CONCAT(batch, &w->todo); /* the failed batch goes first: order is kept */
 	STAILQ_CONCAT(&w->todo, batch);
-	STAILQ_FOREACH(job, &w->todo, entry)
-	rows += job->weight > 0 ? job->weight : 1;
+	rows = writer_weight(&w->todo);
 	while (rows > w->retain_max && (job = STAILQ_FIRST(&w->todo)) != NULL) {
 		STAILQ_REMOVE_HEAD(&w->todo, entry);
-		rows -= job->weight > 0 ? job->weight : 1;
-		dropped += job->weight > 0 ? job->weight : 1;
+		rows -= writer_job_rows(job);
+		dropped += writer_job_rows(job);
 		job->status = STORE_ERROR;
 		snprintf(job->errmsg, sizeof(job->errmsg), "given up after failed commits: %.200s",
 		         why);
@@ -176,17 +193,6 @@ writer_pause(struct writer *w, int ms)
 	while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&w->lock);
-}
-
-static size_t
-writer_weight(const struct job_queue *batch)
-{
-	const struct job *job;
-	size_t rows = 0;
-
-	STAILQ_FOREACH(job, batch, entry)
-	rows += job->weight > 0 ? job->weight : 1;
-	return rows;
 }
 
 /*

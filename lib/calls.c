@@ -277,6 +277,13 @@ calls_terminate(char *s, size_t size)
 	s[size - 1] = '\0';
 }
 
+int64_t
+calls_talk_s(const struct call *c)
+{
+	return c->answered_at != 0 && c->ended_at >= c->answered_at ? c->ended_at - c->answered_at
+	                                                            : -1;
+}
+
 struct calls *
 calls_new(size_t max_calls, int64_t linger_s)
 {

@@ -56,6 +56,9 @@ struct call {
 
 struct calls;
 
+/* Seconds from answer to end; -1 when the call was never answered or has not ended. */
+int64_t calls_talk_s(const struct call *c);
+
 /* Results of calls_add (-1 is an error with errno set). */
 enum calls_add_result {
 	CALLS_ADDED = 0,     /* added; nothing open was evicted */

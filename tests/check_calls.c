@@ -58,6 +58,32 @@ record_cb(struct call *c, void *arg)
 	cl->n++;
 }
 
+/* Talk time: answer to end, and -1 for a call never answered or not ended yet. */
+START_TEST(test_talk_s)
+{
+	static const struct {
+		int64_t answered_at, ended_at, want;
+	} cases[] = {
+	    {0, 0, -1},       /* offered only */
+	    {0, 1070, -1},    /* abandoned: never answered */
+	    {1010, 0, -1},    /* answered, still talking */
+	    {1010, 1070, 60}, /* a minute */
+	    {1010, 1010, 0},  /* hung up at once */
+	    {1010, 1005, -1}, /* an end before the answer is no talk */
+	};
+	struct call c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		c.answered_at = cases[i].answered_at;
+		c.ended_at = cases[i].ended_at;
+		ck_assert_msg(calls_talk_s(&c) == cases[i].want, "case %zu: %lld, want %lld", i,
+		              (long long)calls_talk_s(&c), (long long)cases[i].want);
+	}
+}
+END_TEST
+
 START_TEST(test_add_find_fields)
 {
 	struct calls *t = calls_new(8, 30);
@@ -599,6 +625,7 @@ calls_suite(void)
 	tcase_add_test(tc, test_expire_closes_once);
 	tcase_add_test(tc, test_expire_budget);
 	tcase_add_test(tc, test_many_adds_bounded);
+	tcase_add_test(tc, test_talk_s);
 	tcase_add_test(tc, test_out_of_order);
 	tcase_add_test(tc, test_far_out_of_order);
 	tcase_add_test(tc, test_reuse_after_removal);
