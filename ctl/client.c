@@ -95,11 +95,27 @@ client_connect_wait(const struct client_conn *cc, int fd, int64_t deadline)
 	return 0;
 }
 
+/* Connects the non-blocking fd to sa: CLIENT_OK, CLIENT_STOPPED, or CLIENT_FAIL with errno. */
+static enum client_status
+client_connect_one(const struct client_conn *cc, int fd, const struct sockaddr *sa, socklen_t len,
+                   int64_t deadline)
+{
+	int w;
+
+	if (connect(fd, sa, len) == 0)
+		return CLIENT_OK;
+	if (errno != EINPROGRESS)
+		return CLIENT_FAIL;
+	w = client_connect_wait(cc, fd, deadline);
+	return w == 0 ? CLIENT_OK : w == 2 ? CLIENT_STOPPED : CLIENT_FAIL;
+}
+
 static enum client_status
 client_connect_unix(struct ctl *c, struct client_conn *cc, int64_t deadline)
 {
 	struct sockaddr_un sun;
-	int fd, w;
+	enum client_status st;
+	int fd;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -113,16 +129,12 @@ client_connect_unix(struct ctl *c, struct client_conn *cc, int64_t deadline)
 	if (fd == -1)
 		goto fail;
 	for (;;) {
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		st = client_connect_one(cc, fd, (struct sockaddr *)&sun, sizeof(sun), deadline);
+		if (st == CLIENT_OK)
 			break;
-		if (errno == EINPROGRESS) {
-			w = client_connect_wait(cc, fd, deadline);
-			if (w == 0)
-				break;
-			if (w == 2) {
-				close(fd);
-				return CLIENT_STOPPED;
-			}
+		if (st == CLIENT_STOPPED) {
+			close(fd);
+			return CLIENT_STOPPED;
 		}
 		/* A full listen backlog on a Unix socket: try again until the deadline. */
 		if (errno == EAGAIN && client_left(deadline) != 0) {
@@ -149,7 +161,8 @@ client_connect_tcp(struct ctl *c, struct client_conn *cc, int64_t deadline)
 	char host[256];
 	size_t hlen;
 	const char *h = c->tcp;
-	int fd = -1, rv, err = 0, w;
+	enum client_status st;
+	int fd = -1, rv, err = 0;
 
 	/* main checked the shape: HOST:PORT or [V6]:PORT */
 	hlen = (size_t)(colon - c->tcp);
@@ -180,17 +193,13 @@ client_connect_tcp(struct ctl *c, struct client_conn *cc, int64_t deadline)
 			err = errno;
 			continue;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		st = client_connect_one(cc, fd, ai->ai_addr, ai->ai_addrlen, deadline);
+		if (st == CLIENT_OK)
 			break;
-		if (errno == EINPROGRESS) {
-			w = client_connect_wait(cc, fd, deadline);
-			if (w == 0)
-				break;
-			if (w == 2) {
-				close(fd);
-				freeaddrinfo(res);
-				return CLIENT_STOPPED;
-			}
+		if (st == CLIENT_STOPPED) {
+			close(fd);
+			freeaddrinfo(res);
+			return CLIENT_STOPPED;
 		}
 		err = errno;
 		close(fd);

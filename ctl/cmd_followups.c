@@ -62,8 +62,7 @@ static void
 cmd_followups_row(const cJSON *fu, int idw)
 {
 	const char *caller = print_jstr(fu, "caller");
-	long long id, t;
-	char buf[64];
+	long long id;
 
 	if (print_jint(fu, "id", &id) == 0)
 		printf("%*lld  ", idw, id);
@@ -78,14 +77,8 @@ cmd_followups_row(const cJSON *fu, int idw)
 	fputs("  ", stdout);
 	print_cell(stdout, print_jstr(fu, "note"), FOLLOWUPS_W_NOTE, 0);
 	putchar('\n');
-	if (print_jint(fu, "done_at", &t) == 0) {
-		print_time(buf, sizeof(buf), t, PRINT_MINUTES);
-		printf("%*s  done %s by ", idw, "", buf);
-		print_cell(stdout, print_jstr(fu, "done_by"), FOLLOWUPS_W_DONE_BY, 0);
-		fputs(": ", stdout);
-		print_cell(stdout, print_jstr(fu, "done_note"), FOLLOWUPS_W_DONE, 0);
-		putchar('\n');
-	}
+	print_closed_line(fu, idw, "done", "done_at", "done_by", FOLLOWUPS_W_DONE_BY, "done_note",
+	                  FOLLOWUPS_W_DONE);
 }
 
 static const struct cmd_list_spec cmd_followups_spec = {

@@ -252,6 +252,12 @@ void print_time(char *buf, size_t size, long long t, int precision);
 void print_time_cell(const cJSON *obj, const char *key, int precision, const char *none,
                      size_t width);
 /* The decision lines of call.offered and caller.show's route. */
+/*
+ * The line under a table row that says when a row was closed, if it was ("  revoked TIME by WHO:
+ * WHY"): obj's at_key time, by_key and why_key strings, cut to their widths.
+ */
+void print_closed_line(const cJSON *obj, int idw, const char *what, const char *at_key,
+                       const char *by_key, size_t by_width, const char *why_key, size_t why_width);
 void print_decision(const cJSON *d);
 /* Width of the widest "id" among the array's objects, at least min. */
 int print_id_width(const cJSON *arr, int min);

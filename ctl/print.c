@@ -313,8 +313,7 @@ print_col(const cJSON *obj, const char *key, size_t width)
 void
 print_flag_row(const cJSON *f, int idw, int with_caller)
 {
-	long long id, t;
-	char buf[64];
+	long long id;
 
 	if (print_jint(f, "id", &id) == 0)
 		printf("%*lld  ", idw, id);
@@ -330,14 +329,25 @@ print_flag_row(const cJSON *f, int idw, int with_caller)
 	print_col(f, "source", FLAG_W_SOURCE);
 	print_cell(stdout, print_jstr(f, "reason"), FLAG_W_REASON, 0);
 	putchar('\n');
-	if (print_jint(f, "revoked_at", &t) == 0) {
-		print_time(buf, sizeof(buf), t, PRINT_MINUTES);
-		printf("%*s  revoked %s by ", idw, "", buf);
-		print_cell(stdout, print_jstr(f, "revoked_by"), FLAG_W_REVOKE_BY, 0);
-		fputs(": ", stdout);
-		print_cell(stdout, print_jstr(f, "revoke_reason"), FLAG_W_REVOKE_REASON, 0);
-		putchar('\n');
-	}
+	print_closed_line(f, idw, "revoked", "revoked_at", "revoked_by", FLAG_W_REVOKE_BY,
+	                  "revoke_reason", FLAG_W_REVOKE_REASON);
+}
+
+void
+print_closed_line(const cJSON *obj, int idw, const char *what, const char *at_key,
+                  const char *by_key, size_t by_width, const char *why_key, size_t why_width)
+{
+	char buf[32];
+	long long t;
+
+	if (print_jint(obj, at_key, &t) != 0)
+		return;
+	print_time(buf, sizeof(buf), t, PRINT_MINUTES);
+	printf("%*s  %s %s by ", idw, "", what, buf);
+	print_cell(stdout, print_jstr(obj, by_key), by_width, 0);
+	fputs(": ", stdout);
+	print_cell(stdout, print_jstr(obj, why_key), why_width, 0);
+	putchar('\n');
 }
 
 /*
