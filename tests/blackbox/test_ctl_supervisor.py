@@ -40,17 +40,23 @@ def utc(text, fmt="%Y-%m-%d %H:%M"):
 
 
 class ScriptServer:
-    """A Unix socket server that answers request lines on each connection from a handler.
+    """A Unix socket server (or, without a path, a loopback TCP one on .port) that answers
+    request lines on each connection from a handler.
 
     handler(request_dict, conn) sends what it likes; returning False closes the connection.
     Every request is recorded in order in .requests."""
 
-    def __init__(self, path):
+    def __init__(self, path=None):
         self.path = path
         self.requests = []
         self.handler = None
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
+        if path is not None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(path)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.bind(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
         self.sock.listen(16)
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
