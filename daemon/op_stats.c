@@ -55,6 +55,27 @@ stats_done(struct job *job)
 	free(sj);
 }
 
+/* Decisions by queue: the /metrics series by queue and rule, summed over the rules. */
+static void
+stats_decisions_by_queue(struct jbuf *jb, const struct metrics_vec *v)
+{
+	size_t i, j;
+	uint64_t n;
+
+	for (i = 0; i < v->n; i++) {
+		const char *queue = v->v[i].values[0];
+
+		for (j = 0; j < i && strcmp(v->v[j].values[0], queue) != 0; j++)
+			;
+		if (j < i)
+			continue; /* summed at its first series */
+		for (n = 0, j = i; j < v->n; j++)
+			if (strcmp(v->v[j].values[0], queue) == 0)
+				n += v->v[j].n;
+		jb_kint(jb, queue, (int64_t)n);
+	}
+}
+
 void
 op_stats(struct session *s, struct proto_req *r)
 {
@@ -62,7 +83,6 @@ op_stats(struct session *s, struct proto_req *r)
 	struct server *srv = s->srv;
 	struct stats_job *sj;
 	struct jbuf jb;
-	size_t i;
 
 	if (proto_check_fields(r, fields) == -1) {
 		ops_reply_req_error(s, r);
@@ -77,8 +97,7 @@ op_stats(struct session *s, struct proto_req *r)
 	jb_kint(&jb, "connections", (int64_t)srv->nsessions);
 	jb_key(&jb, "decisions");
 	jb_obj_begin(&jb);
-	for (i = 0; i < srv->ndecided; i++)
-		jb_kint(&jb, srv->decided[i].name, (int64_t)srv->decided[i].n);
+	stats_decisions_by_queue(&jb, &srv->m.decisions);
 	jb_obj_end(&jb);
 	jb_kint(&jb, "degraded", (int64_t)srv->degraded);
 	jb_kint(&jb, "calls_open", (int64_t)calls_open_count(srv->calls));

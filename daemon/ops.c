@@ -175,23 +175,11 @@ ops_limit(struct proto_req *r, size_t *limit)
 void
 ops_count_decision(struct server *srv, const struct decision *d)
 {
-	const char *queue = d->queue->name, *labels[2] = {d->queue->name, d->rule};
-	size_t i;
+	const char *labels[2] = {d->queue->name, d->rule};
 
 	metrics_vec_add(&srv->m.decisions, labels, 1);
 	if (d->degraded)
 		srv->degraded++;
-	for (i = 0; i < srv->ndecided; i++)
-		if (strcmp(srv->decided[i].name, queue) == 0) {
-			srv->decided[i].n++;
-			return;
-		}
-	/* Queues renamed by many reloads beyond 64 names are not counted by name. */
-	if (i < sizeof(srv->decided) / sizeof(srv->decided[0])) {
-		snprintf(srv->decided[i].name, sizeof(srv->decided[i].name), "%s", queue);
-		srv->decided[i].n = 1;
-		srv->ndecided++;
-	}
 }
 
 struct jbuf *

@@ -136,11 +136,6 @@ struct server {
 		int pending; /* its flag is not committed yet */
 	} auto_recent[LIFECYCLE_AUTO_RECENT];
 	size_t auto_next;
-	struct {
-		char name[33];
-		uint64_t n;
-	} decided[64]; /* decisions by queue name since start */
-	size_t ndecided;
 	uint64_t degraded;      /* decisions from the default queue for want of history */
 	struct sub_list subs;   /* subscribed sessions */
 	size_t subscribers[3];  /* per topic: alert, flag, decision */

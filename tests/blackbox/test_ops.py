@@ -63,6 +63,23 @@ class Ops:
             self.assertEqual(len(targets), 1, (queue, targets))
         self.assertEqual(len({t for ts in seen.values() for t in ts}), 3, seen)
 
+    def test_stats_counts_decisions_by_queue(self):
+        # Summed over the rules that chose the queue; dry runs and retried offers not counted.
+        red, yellow = new_caller(), new_caller()
+        self.flag(red, "red")
+        self.flag(yellow, "yellow")
+        before = self.ok({"op": "stats"})["decisions"]
+        self.assertRoute(self.offer(new_caller(), ts=T0 + 1, call_id="st-1"), "standard",
+                         "default")
+        self.offer(new_caller(), ts=T0 + 1, call_id="st-2")
+        self.offer(new_caller(), ts=T0 + 1, call_id="st-2")  # a retry
+        self.offer(new_caller(), ts=T0 + 1, call_id="st-3", dry_run=True)
+        self.assertRoute(self.offer(red, ts=T0 + 1, call_id="st-4"), "supervisor", "threat")
+        self.assertEqual(self.offer(yellow, ts=T0 + 1, call_id="st-5")["queue"], "supervisor")
+        after = self.ok({"op": "stats"})["decisions"]
+        delta = {q: n - before.get(q, 0) for q, n in after.items() if n != before.get(q, 0)}
+        self.assertEqual(delta, {"standard": 2, "supervisor": 2})
+
     def test_withheld_callers(self):
         for caller in WITHHELD:
             with self.subTest(caller=caller):
