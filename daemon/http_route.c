@@ -13,6 +13,7 @@
 #include "http.h"
 #include "ops.h"
 #include "route.h"
+#include "textcopy.h"
 
 /* Longest call_id, as call.offered takes it. */
 #define HTTP_CALL_ID_MAX 128
@@ -66,16 +67,16 @@ route_query_read(const char *q, struct route_query *rq)
 		}
 		pair = q;
 		if (strcmp(name, "caller") == 0) {
-			snprintf(rq->caller, sizeof(rq->caller), "%s", value);
+			text_copy(rq->caller, sizeof(rq->caller), value);
 			rq->has_caller = 1;
 		} else if (strcmp(name, "dialed") == 0) {
-			snprintf(rq->dialed, sizeof(rq->dialed), "%s", value);
+			text_copy(rq->dialed, sizeof(rq->dialed), value);
 			rq->has_dialed = 1;
 		} else if (strcmp(name, "call_id") == 0) {
 			if (strlen(value) > HTTP_CALL_ID_MAX)
 				rq->call_id_bad = 1;
 			else
-				snprintf(rq->call_id, sizeof(rq->call_id), "%s", value);
+				text_copy(rq->call_id, sizeof(rq->call_id), value);
 		} else if (strcmp(name, "ts") == 0) {
 			rq->ts = strtod(value, &end);
 			rq->has_ts = end != value && *end == '\0';
