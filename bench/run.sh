@@ -165,6 +165,16 @@ start_daemon() {
 	echo "callwardend pid $daemon_pid on 127.0.0.1:$port"
 }
 
+# Ends the benchmark when the daemon died during a run.
+check_daemon_alive() {
+	if ! kill -0 "$daemon_pid" 2>/dev/null; then
+		echo "callwardend died during the run:" >&2
+		tail -n 20 "$daemon_log" >&2
+		daemon_pid=
+		exit 1
+	fi
+}
+
 # run_load VAR LIMIT ARGS...: one cwbench run of at most LIMIT seconds; its report goes to the
 # terminal and into VAR. Progress lines (stderr) go straight to the terminal.
 run_load() {
@@ -185,12 +195,7 @@ run_load() {
 		tail -n 3 "$daemon_log" >&2
 		exit 1
 	fi
-	if ! kill -0 "$daemon_pid" 2>/dev/null; then
-		echo "callwardend died during the run:" >&2
-		tail -n 20 "$daemon_log" >&2
-		daemon_pid=
-		exit 1
-	fi
+	check_daemon_alive
 }
 
 # run_wrk VAR LIMIT: run (h), wrk against GET /v1/route on the daemon's HTTP listener (a
@@ -218,12 +223,7 @@ run_wrk() {
 		echo "wrk failed or got errors (status $rc)" >&2
 		failed=1
 	fi
-	if ! kill -0 "$daemon_pid" 2>/dev/null; then
-		echo "callwardend died during the run:" >&2
-		tail -n 20 "$daemon_log" >&2
-		daemon_pid=
-		exit 1
-	fi
+	check_daemon_alive
 }
 
 # The value of key=... in a report (first match), without its unit.
