@@ -295,6 +295,15 @@ cmd_parse_date(const char *s, long long *out)
 	return 0;
 }
 
+long long
+cmd_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec;
+}
+
 int
 cmd_parse_time(const char *s, int relative, long long now, long long *out)
 {
@@ -376,7 +385,7 @@ int
 cmd_time_range(const struct cmd_entry *e, const char *since, const char *until,
                long long *since_out, long long *until_out)
 {
-	long long now = (long long)time(NULL);
+	long long now = cmd_now();
 
 	*since_out = *until_out = -1;
 	if (since != NULL && cmd_parse_time(since, 1, now, since_out) == -1)

@@ -1,6 +1,5 @@
 /* followup: add a follow-up task for a caller by hand (followup.add). */
 #include <stdio.h>
-#include <time.h>
 
 #include "ctl.h"
 
@@ -58,7 +57,7 @@ cmd_followup_exec(struct ctl *c, const struct cmd_entry *e, struct cmd_args *a)
 		                       FOLLOWUP_MAX_HOURS, o[FOLLOWUP_OPT_HOURS]);
 	/* A due time is ahead: "7d" (a time ago) makes no sense here. */
 	if (o[FOLLOWUP_OPT_AT] != NULL &&
-	    cmd_parse_time(o[FOLLOWUP_OPT_AT], 0, (long long)time(NULL), &at) == -1)
+	    cmd_parse_time(o[FOLLOWUP_OPT_AT], 0, cmd_now(), &at) == -1)
 		return cmd_usage_error(e,
 		                       "followup: --due-at wants Unix seconds or a UTC date "
 		                       "YYYY-MM-DD[THH:MM[:SS]], not '%s'",

@@ -1,6 +1,5 @@
 /* followups: list follow-up tasks, open ones by default, newest first (followup.list). */
 #include <stdio.h>
-#include <time.h>
 
 #include "ctl.h"
 
@@ -53,7 +52,7 @@ cmd_followups_state(const cJSON *fu)
 		return print_jstr(fu, "state");
 	if (print_jint(fu, "done_at", &done) == 0)
 		return "done";
-	if (print_jint(fu, "due_at", &due) == 0 && due <= (long long)time(NULL))
+	if (print_jint(fu, "due_at", &due) == 0 && due <= cmd_now())
 		return "overdue";
 	return "open";
 }

@@ -1,6 +1,5 @@
 /* route: the decision a call from CALLER would get now, as a dry run that logs nothing. */
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -18,7 +17,7 @@ cmd_route_exec(struct ctl *c, const struct cmd_entry *e, struct cmd_args *a)
 	char call_id[64];
 
 	(void)e;
-	snprintf(call_id, sizeof(call_id), "ctl-%ld-%lld", (long)getpid(), (long long)time(NULL));
+	snprintf(call_id, sizeof(call_id), "ctl-%ld-%lld", (long)getpid(), cmd_now());
 	jb_init(&jb);
 	jb_obj_begin(&jb);
 	jb_kstr(&jb, "op", "call.offered");

@@ -5,7 +5,6 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -146,7 +145,7 @@ cmd_tail_print(const cJSON *ev, const char *name)
 	long long ts, n;
 
 	if (print_jint(ev, "ts", &ts) != 0)
-		ts = (long long)time(NULL);
+		ts = cmd_now();
 	print_time(when, sizeof(when), ts, PRINT_SECONDS);
 	printf("%s ", when);
 	if (strcmp(name, "alert") == 0)

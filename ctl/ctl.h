@@ -119,6 +119,11 @@ int cmd_parse_positive(const char *s, double max, double *out);
 /* The largest time the protocol accepts: the end of year 9999. */
 #define CMD_TIME_MAX 253402300799LL
 /*
+ * Unix seconds now, from the precise clock: time(2) reads a coarse one that may trail the
+ * clock other programs (the daemon, scripts) read by up to a tick.
+ */
+long long cmd_now(void);
+/*
  * Parses a time: Unix seconds, a UTC date "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS]" (a space for
  * the T, an optional trailing Z), or, when relative is set, "N" followed by s, m, h, d or w for
  * now minus that long. -1 on junk or out of range.
