@@ -340,8 +340,8 @@ main(int argc, char **argv)
 	if (srv.reader == NULL)
 		fatalx("db %s", cause);
 	log_info("database %s schema=%d", srv.settings.db, store_schema_version(srv.reader));
-	if (snapshot_init(&srv) == -1)
-		fatalx("cannot create the reader's snapshot event");
+	if (snapshot_init(&srv) == -1 || session_flush_init(&srv) == -1)
+		fatalx("cannot create the loop's end-of-iteration events");
 	srv.flagged = load_flagged(srv.reader);
 	query_db.db = store_open(srv.settings.db, STORE_READER, 1000, &cause);
 	if (query_db.db == NULL || (srv.query = writer_start(srv.base, &query_db, &cause)) == NULL)
@@ -385,6 +385,7 @@ main(int argc, char **argv)
 	event_base_loopexit(srv.base, &flush);
 	event_base_dispatch(srv.base);
 	session_close_all(&srv);
+	session_flush_free(&srv);
 	http_free(&srv);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);

@@ -81,8 +81,13 @@ struct session {
 	/* Set for a request that is not a connection (HTTP): replies go here, not to bev. */
 	void (*sink)(struct session *s, const char *data, size_t len);
 	void *sink_arg;
+	/* Output is written once per loop iteration, straight from the flush queue. */
+	TAILQ_ENTRY(session) flush_entry;
+	int flush_queued;  /* on srv->flushq, holding a reference */
+	int write_waiting; /* a partial write left: libevent's write event finishes it */
 };
 TAILQ_HEAD(session_list, session);
+TAILQ_HEAD(session_flush_list, session);
 
 struct listener {
 	struct server *srv;
@@ -114,6 +119,8 @@ struct server {
 	size_t nlisteners;
 	struct session_list sessions;
 	size_t nsessions;
+	struct session_flush_list flushq; /* sessions with output to write this iteration */
+	struct event *flush_ev;           /* writes flushq after this iteration's callbacks */
 	uint64_t next_session_id;
 	int64_t started_at;
 	struct event *accept_retry;     /* re-enables accepting after EMFILE */
@@ -151,6 +158,11 @@ struct server {
 };
 
 /* session.c */
+int session_flush_init(struct server *srv);
+void session_flush_free(struct server *srv);
+/* Appends to the connection's output, written at the end of this loop iteration; -1 on ENOMEM
+ * (the caller closes or drops). */
+int session_send(struct session *s, const void *data, size_t len);
 void session_accept(struct server *srv, int fd, const char *peer, int role);
 void session_set_role(struct session *s, int role);
 /* Queues a complete reply line (copied) in request order. */

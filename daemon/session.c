@@ -7,6 +7,11 @@
  * closes its side, what was read is still answered; the socket closes once every reply is out.
  * On an error the socket closes at once and late replies are dropped. The struct is freed when
  * the last reference goes, so a writer callback never touches freed memory.
+ *
+ * Output: replies are appended to the bufferevent's output with its write event off, and every
+ * connection with output is written once, directly, after the iteration's callbacks (the flush
+ * queue). Only a write the kernel cannot take whole turns libevent's write event on until the
+ * rest is out; so a busy connection costs one writev per iteration and no epoll changes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@
 static void session_read_cb(struct bufferevent *bev, void *arg);
 static void session_write_cb(struct bufferevent *bev, void *arg);
 static void session_event_cb(struct bufferevent *bev, short what, void *arg);
+static void session_drained(struct session *s);
 
 static void
 session_unref(struct session *s)
@@ -103,7 +109,9 @@ session_accept(struct server *srv, int fd, const char *peer, int role)
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	/* The write event stays off: session_flush writes (see the top of this file). */
+	bufferevent_disable(s->bev, EV_WRITE);
+	bufferevent_enable(s->bev, EV_READ);
 	log_debug("conn=%llu accepted peer=%s role=%s", (unsigned long long)s->id, s->peer,
 	          s->role_name);
 }
@@ -126,8 +134,96 @@ session_write(struct session *s, const char *data, size_t len)
 	}
 	if (s->bev == NULL)
 		return;
-	if (bufferevent_write(s->bev, data, len) == -1)
+	if (session_send(s, data, len) == -1)
 		session_close(s, "output buffer failure");
+}
+
+/* Writes what the connection's output holds; runs from the flush queue. */
+static void
+session_flush(struct session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	int n;
+
+	if (s->write_waiting || evbuffer_get_length(out) == 0)
+		return;
+	/* A socket bufferevent keeps its output's front frozen for everyone but itself. */
+	evbuffer_unfreeze(out, 1);
+	do
+		n = evbuffer_write(out, bufferevent_getfd(s->bev));
+	while (n == -1 && errno == EINTR);
+	evbuffer_freeze(out, 1);
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		session_close(s, strerror(errno));
+		return;
+	}
+	if (evbuffer_get_length(out) > 0) {
+		/* The kernel's buffer is full: libevent writes the rest as the peer reads. */
+		s->write_waiting = 1;
+		bufferevent_enable(s->bev, EV_WRITE);
+		return;
+	}
+	session_drained(s);
+}
+
+static void
+session_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct session *s;
+
+	(void)fd;
+	(void)what;
+	/* Draining one may queue it (or another) again: the loop runs until the queue is empty. */
+	while ((s = TAILQ_FIRST(&srv->flushq)) != NULL) {
+		TAILQ_REMOVE(&srv->flushq, s, flush_entry);
+		s->flush_queued = 0;
+		if (s->bev != NULL)
+			session_flush(s);
+		session_unref(s);
+	}
+}
+
+int
+session_flush_init(struct server *srv)
+{
+	TAILQ_INIT(&srv->flushq);
+	srv->flush_ev = event_new(srv->base, -1, 0, session_flush_cb, srv);
+	return srv->flush_ev != NULL ? 0 : -1;
+}
+
+void
+session_flush_free(struct server *srv)
+{
+	struct session *s;
+
+	while ((s = TAILQ_FIRST(&srv->flushq)) != NULL) {
+		TAILQ_REMOVE(&srv->flushq, s, flush_entry);
+		s->flush_queued = 0;
+		session_unref(s);
+	}
+	if (srv->flush_ev != NULL)
+		event_free(srv->flush_ev);
+	srv->flush_ev = NULL;
+}
+
+int
+session_send(struct session *s, const void *data, size_t len)
+{
+	struct server *srv = s->srv;
+
+	if (s->bev == NULL)
+		return 0;
+	if (evbuffer_add(bufferevent_get_output(s->bev), data, len) == -1)
+		return -1;
+	if (!s->flush_queued && !s->write_waiting) {
+		s->flush_queued = 1;
+		s->refs++;
+		TAILQ_INSERT_TAIL(&srv->flushq, s, flush_entry);
+		/* Active now, it runs after the callbacks already queued in this iteration. */
+		event_active(srv->flush_ev, EV_TIMEOUT, 0);
+	}
+	return 0;
 }
 
 void
@@ -288,16 +384,28 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	session_unref(s);
 }
 
+/*
+ * The output is empty: subscriber events held back may go, reading may resume. The caller holds
+ * a reference, since either may close the connection.
+ */
+static void
+session_drained(struct session *s)
+{
+	sub_flush(s);
+	session_resume(s);
+	session_check_done(s);
+}
+
+/* libevent wrote the rest of a partial write (its low watermark is 0: the output is empty). */
 static void
 session_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
+	s->write_waiting = 0;
+	bufferevent_disable(bev, EV_WRITE);
 	s->refs++;
-	sub_flush(s);
-	session_resume(s);
-	session_check_done(s);
+	session_drained(s);
 	session_unref(s);
 }
 

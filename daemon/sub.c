@@ -141,13 +141,13 @@ sub_flush(struct session *s)
 		                 "{\"event\":\"overflow\",\"ts\":%lld,\"dropped\":%llu}\n",
 		                 (long long)ops_now(srv), (unsigned long long)st->dropped);
 
-		bufferevent_write(s->bev, line, (size_t)n);
+		session_send(s, line, (size_t)n);
 		st->dropped = 0;
 	}
 	while (st->count > 0 && st->dropped == 0 && sub_room(s)) {
 		struct sub_event *ev = st->ring[st->head];
 
-		bufferevent_write(s->bev, ev->data, ev->len);
+		session_send(s, ev->data, ev->len);
 		free(ev);
 		st->head = (st->head + 1) % SUB_QUEUE_MAX;
 		st->count--;
@@ -165,7 +165,7 @@ sub_publish(struct server *srv, unsigned topic, const char *line, size_t len)
 		if (!(st->topics & topic) || st->s->bev == NULL)
 			continue;
 		if (st->count == 0 && st->dropped == 0 && sub_room(st->s)) {
-			bufferevent_write(st->s->bev, line, len);
+			session_send(st->s, line, len);
 			continue;
 		}
 		ev = malloc(sizeof(*ev) + len);
