@@ -228,15 +228,26 @@ jb_str(struct jbuf *jb, const char *s)
 		jb_strn(jb, s, strlen(s));
 }
 
+/* Appends v in decimal: replies carry several integers each, and printf is slow for them. */
+static void
+jb_decimal(struct jbuf *jb, int64_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	jb_append(jb, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 void
 jb_int(struct jbuf *jb, int64_t v)
 {
-	char tmp[24];
-	int n;
-
 	jb_sep(jb);
-	n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-	jb_append(jb, tmp, (size_t)n);
+	jb_decimal(jb, v);
 }
 
 void
@@ -251,7 +262,8 @@ jb_num(struct jbuf *jb, double v)
 	}
 	jb_sep(jb);
 	if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {
-		n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+		jb_decimal(jb, (int64_t)v);
+		return;
 	} else {
 		/* The shortest of %.15g..%.17g that reads back as the same double. */
 		int prec;

@@ -168,6 +168,18 @@ build_int_extremes(struct jbuf *jb)
 }
 
 static void
+build_integral_doubles(struct jbuf *jb)
+{
+	jb_arr_begin(jb);
+	jb_num(jb, -42);
+	jb_num(jb, 0);
+	jb_num(jb, 9007199254740991.0);
+	jb_num(jb, -9007199254740991.0);
+	jb_num(jb, 1e300);
+	jb_arr_end(jb);
+}
+
+static void
 build_non_finite(struct jbuf *jb)
 {
 	jb_arr_begin(jb);
@@ -223,6 +235,8 @@ static const struct doc_case doc_cases[] = {
     {"raw values", build_raw, "[1,{\"x\":[1,2]},2]{\"r\":\"s\",\"q\":7}"},
     {"two reply lines in one buffer", build_two_lines, "{\"n\":1}\n{\"n\":2}\n"},
     {"int64 extremes", build_int_extremes, "[-9223372036854775808,9223372036854775807,0,-1]"},
+    {"integral doubles", build_integral_doubles,
+     "[-42,0,9007199254740991,-9007199254740991,1e+300]"},
     {"non-finite numbers are null", build_non_finite,
      "[null,1,null,null]{\"score\":null,\"x\":1.5}"},
     {"escaped key", build_escaped_key, "{\"a\\\"b\\\\c\\n\":1}"},

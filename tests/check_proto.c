@@ -170,6 +170,58 @@ START_TEST(test_parse)
 }
 END_TEST
 
+/*
+ * The scan reads plain text a word at a time: each odd byte must be found wherever it falls
+ * within or across the words of a long line.
+ */
+static const struct parse_case word_cases[] = {
+    {"plain", "x", 0, NULL},
+    {"tab", "\t", 0, NULL},
+    {"DEL", "\x7f", 0, NULL},
+    {"space", " ", 0, NULL},
+    {"2-byte UTF-8", "caf\xc3\xa9", 0, NULL},
+    {"4-byte UTF-8", "\xf0\x9f\x98\x80", 0, NULL},
+    {"escaped quote", "\\\"", 0, NULL},
+    {"escaped backslash", "\\\\", 0, NULL},
+    {"0x01", "\x01", 0, MSG_CONTROL},
+    {"0x1f", "\x1f", 0, MSG_CONTROL},
+    {"raw CR", "\r", 0, MSG_CONTROL},
+    {"lone continuation byte", "\x80", 0, MSG_UTF8},
+    {"0xff byte", "\xff", 0, MSG_UTF8},
+    {"truncated sequence", "\xe2\x82", 0, MSG_UTF8},
+    {"overlong", "\xc0\xaf", 0, MSG_UTF8},
+};
+
+START_TEST(test_parse_word_offsets)
+{
+	const struct parse_case *c = &word_cases[_i];
+	char line[128], msg[256];
+	enum proto_error err;
+	struct proto_req *r;
+	size_t pad;
+
+	for (pad = 0; pad < 24; pad++) {
+		int n =
+		    snprintf(line, sizeof(line), "{\"op\":\"ping\",\"p\":\"%.*s%s%s\"}", (int)pad,
+		             "abcdefghijklmnopqrstuvwxyz", c->line, "0123456789abcdef");
+
+		ck_assert_int_lt(n, (int)sizeof(line));
+		err = PROTO_INTERNAL;
+		msg[0] = '\0';
+		r = proto_req_parse(line, (size_t)n, &err, msg, sizeof(msg));
+		if (c->msg == NULL) {
+			ck_assert_msg(r != NULL, "%s after %zu bytes: rejected: %s", c->what, pad,
+			              msg);
+		} else {
+			ck_assert_msg(r == NULL, "%s after %zu bytes: accepted", c->what, pad);
+			ck_assert_msg(strcmp(msg, c->msg) == 0, "%s after %zu bytes: message '%s'",
+			              c->what, pad, msg);
+		}
+		proto_req_free(r);
+	}
+}
+END_TEST
+
 /* Deep nesting is refused without exhausting the stack. */
 START_TEST(test_parse_deep)
 {
@@ -1038,6 +1090,7 @@ proto_suite(void)
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_loop_test(tc, test_parse, 0, (int)ARRAY_LEN(parse_cases));
+	tcase_add_loop_test(tc, test_parse_word_offsets, 0, (int)ARRAY_LEN(word_cases));
 	tcase_add_test(tc, test_parse_deep);
 	tcase_add_test(tc, test_parse_small_msg);
 	tcase_add_test(tc, test_parse_big_line);
