@@ -68,30 +68,54 @@ metrics_copy_value(char *dst, const char *src)
 	dst[n] = '\0';
 }
 
-static int
-metrics_series_is(const struct metrics_vec *v, const struct metrics_series *s,
-                  const char *const *values)
+/* A series' label values as stored (clipped), with a hash that rules most series out at once. */
+struct metrics_key {
+	char values[METRICS_LABELS_MAX][METRICS_VALUE_MAX + 1];
+	uint32_t hash;
+};
+
+static void
+metrics_key_of(const struct metrics_vec *v, const char *const *values, struct metrics_key *k)
 {
-	char want[METRICS_VALUE_MAX + 1];
+	uint32_t h = 2166136261u;
 	size_t i;
 
 	for (i = 0; i < v->nlabels; i++) {
-		metrics_copy_value(want, values[i]);
-		if (strcmp(s->values[i], want) != 0)
-			return 0;
+		metrics_copy_value(k->values[i], values[i]);
+		/* FNV-1a over each value and its terminating NUL, so ("ab","") differs from
+		 * ("a","b"). */
+		for (const char *c = k->values[i];; c++) {
+			h = (h ^ (unsigned char)*c) * 16777619u;
+			if (*c == '\0')
+				break;
+		}
 	}
+	k->hash = h;
+}
+
+static int
+metrics_series_is(const struct metrics_vec *v, const struct metrics_series *s,
+                  const struct metrics_key *k)
+{
+	size_t i;
+
+	if (s->hash != k->hash)
+		return 0;
+	for (i = 0; i < v->nlabels; i++)
+		if (strcmp(s->values[i], k->values[i]) != 0)
+			return 0;
 	return 1;
 }
 
 static struct metrics_series *
-metrics_vec_find(const struct metrics_vec *v, const char *const *values)
+metrics_vec_find(const struct metrics_vec *v, const struct metrics_key *k)
 {
 	size_t i;
 
-	if (v->n > 0 && metrics_series_is(v, &v->v[v->last], values))
+	if (v->n > 0 && metrics_series_is(v, &v->v[v->last], k))
 		return &v->v[v->last];
 	for (i = 0; i < v->n; i++)
-		if (metrics_series_is(v, &v->v[i], values))
+		if (metrics_series_is(v, &v->v[i], k))
 			return &v->v[i];
 	return NULL;
 }
@@ -101,15 +125,17 @@ metrics_vec_add(struct metrics_vec *v, const char *const *values, uint64_t n)
 {
 	static const char *const other[METRICS_LABELS_MAX] = {METRICS_OTHER, METRICS_OTHER};
 	struct metrics_series *s;
+	struct metrics_key k;
 	size_t i;
 
 	if (v->max == 0)
 		return; /* never set up */
-	s = metrics_vec_find(v, values);
+	metrics_key_of(v, values, &k);
+	s = metrics_vec_find(v, &k);
 	if (s == NULL && v->n + 1 >= v->max) {
 		/* Full: the last slot is kept for everything else. */
-		values = other;
-		s = metrics_vec_find(v, values);
+		metrics_key_of(v, other, &k);
+		s = metrics_vec_find(v, &k);
 	}
 	if (s == NULL) {
 		if (v->n == v->cap) {
@@ -127,7 +153,8 @@ metrics_vec_add(struct metrics_vec *v, const char *const *values, uint64_t n)
 		s = &v->v[v->n++];
 		memset(s, 0, sizeof(*s));
 		for (i = 0; i < v->nlabels; i++)
-			metrics_copy_value(s->values[i], values[i]);
+			memcpy(s->values[i], k.values[i], strlen(k.values[i]) + 1);
+		s->hash = k.hash;
 	}
 	s->n += n;
 	v->last = (size_t)(s - v->v);
@@ -136,8 +163,11 @@ metrics_vec_add(struct metrics_vec *v, const char *const *values, uint64_t n)
 uint64_t
 metrics_vec_get(const struct metrics_vec *v, const char *const *values)
 {
-	const struct metrics_series *s = metrics_vec_find(v, values);
+	const struct metrics_series *s;
+	struct metrics_key k;
 
+	metrics_key_of(v, values, &k);
+	s = metrics_vec_find(v, &k);
 	return s != NULL ? s->n : 0;
 }
 

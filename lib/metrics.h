@@ -33,6 +33,7 @@ void metrics_hist_observe(struct metrics_hist *h, double v);
 /* One counter of a vector: its label values and its count. */
 struct metrics_series {
 	char values[METRICS_LABELS_MAX][METRICS_VALUE_MAX + 1];
+	uint32_t hash; /* of the values, checked before them */
 	uint64_t n;
 };
 

@@ -212,6 +212,25 @@ START_TEST(test_vec_counts)
 }
 END_TEST
 
+/* Series are told apart by every value: the same bytes split differently are other series. */
+START_TEST(test_vec_split_values)
+{
+	const char *a[2] = {"ab", ""}, *b[2] = {"a", "b"}, *c[2] = {"", "ab"}, *d[2] = {NULL, "ab"};
+	struct metrics_vec v;
+
+	metrics_vec_init(&v, 2, 16);
+	metrics_vec_add(&v, a, 1);
+	metrics_vec_add(&v, b, 2);
+	metrics_vec_add(&v, c, 4);
+	metrics_vec_add(&v, d, 8); /* NULL counts as "" */
+	ck_assert_uint_eq(v.n, 3);
+	ck_assert_uint_eq(metrics_vec_get(&v, a), 1);
+	ck_assert_uint_eq(metrics_vec_get(&v, b), 2);
+	ck_assert_uint_eq(metrics_vec_get(&v, c), 12);
+	metrics_vec_free(&v);
+}
+END_TEST
+
 START_TEST(test_vec_bounded)
 {
 	const char *other[1] = {METRICS_OTHER};
@@ -294,6 +313,7 @@ metrics_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("vectors");
 	tcase_add_test(tc, test_vec_counts);
+	tcase_add_test(tc, test_vec_split_values);
 	tcase_add_test(tc, test_vec_bounded);
 	tcase_add_test(tc, test_vec_long_values);
 	tcase_add_test(tc, test_now_monotonic);
