@@ -230,6 +230,8 @@ main(int argc, char **argv)
 	int ch, check_only = 0, verbose = 0, i;
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 
+	/* First: request trees are then allocated with their request, not node by node. */
+	proto_init();
 	memset(&srv, 0, sizeof(srv));
 	while ((ch = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
 		switch (ch) {

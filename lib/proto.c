@@ -1,6 +1,7 @@
 /* Request lines: validation of the raw bytes, JSON parsing (cJSON), typed field access, replies. */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,33 @@
 
 #include "proto.h"
 
+/*
+ * With proto_init, cJSON allocates through proto_alloc: while a line is parsed, from the
+ * request's arena (its first block inside the request, more blocks from the heap as needed),
+ * all released with the request at once; otherwise from the heap. A header in front of every
+ * allocation tells proto_dealloc which, so cJSON_Delete works on either.
+ */
+#define PROTO_ARENA_FIRST 1024 /* enough for a call event's tree */
+#define PROTO_ARENA_BLOCK 8192
+
+union proto_header {
+	unsigned kind; /* PROTO_FROM_* */
+	max_align_t align;
+};
+
+enum { PROTO_FROM_HEAP = 0x68656170u, PROTO_FROM_ARENA = 0x6172656eu };
+
+struct proto_block {
+	struct proto_block *next;
+	max_align_t align[]; /* the block's bytes */
+};
+
+struct proto_arena {
+	char *next; /* free bytes */
+	size_t left;
+	struct proto_block *blocks; /* from the heap, beyond the first */
+};
+
 struct proto_req {
 	cJSON *root;
 	enum proto_error err;
@@ -16,7 +44,96 @@ struct proto_req {
 	int has_id;
 	int has_nul;    /* the line held \u0000 escapes, parsed as NUL_MARK */
 	struct jbuf id; /* the id re-encoded as JSON, for echoing */
+	struct proto_arena arena;
+	_Alignas(max_align_t) char first[PROTO_ARENA_FIRST]; /* last: left uninitialised */
 };
+
+static int proto_hooked;                                /* proto_init has run */
+static _Thread_local struct proto_arena *proto_parsing; /* arena of the parse under way */
+
+static void *
+proto_alloc(size_t size)
+{
+	const size_t hdr = sizeof(union proto_header), unit = sizeof(max_align_t);
+	struct proto_arena *a = proto_parsing;
+	union proto_header *h;
+	size_t need;
+
+	if (size > SIZE_MAX / 2)
+		return NULL;
+	need = hdr + (size + unit - 1) / unit * unit;
+	if (a == NULL) {
+		if ((h = malloc(need)) == NULL)
+			return NULL;
+		h->kind = PROTO_FROM_HEAP;
+		return h + 1;
+	}
+	if (need > a->left) {
+		size_t len = need > PROTO_ARENA_BLOCK ? need : PROTO_ARENA_BLOCK;
+		struct proto_block *b = malloc(sizeof(*b) + len);
+
+		if (b == NULL)
+			return NULL;
+		b->next = a->blocks;
+		a->blocks = b;
+		a->next = (char *)b->align;
+		a->left = len;
+	}
+	h = (union proto_header *)(void *)a->next;
+	a->next += need;
+	a->left -= need;
+	h->kind = PROTO_FROM_ARENA;
+	return h + 1;
+}
+
+static void
+proto_dealloc(void *p)
+{
+	union proto_header *h;
+
+	if (p == NULL)
+		return;
+	h = (union proto_header *)p - 1;
+	if (h->kind == PROTO_FROM_HEAP)
+		free(h);
+}
+
+void
+proto_init(void)
+{
+	cJSON_Hooks hooks = {proto_alloc, proto_dealloc};
+
+	cJSON_InitHooks(&hooks);
+	proto_hooked = 1;
+}
+
+/* A request with an empty arena; NULL when out of memory. */
+static struct proto_req *
+proto_req_alloc(void)
+{
+	struct proto_req *r = malloc(sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	memset(r, 0, offsetof(struct proto_req, first));
+	r->arena.next = r->first;
+	r->arena.left = sizeof(r->first);
+	jb_init(&r->id);
+	return r;
+}
+
+/* Parses with cJSON, from r's arena when proto_init has run. */
+static cJSON *
+proto_parse_into(struct proto_req *r, const char *text, size_t len, const char **end)
+{
+	cJSON *root;
+
+	if (proto_hooked)
+		proto_parsing = &r->arena;
+	root = cJSON_ParseWithLengthOpts(text, len, end, 0);
+	proto_parsing = NULL;
+	return root;
+}
 
 /*
  * cJSON would cut a string at an escaped NUL without telling. Such lines are parsed with each
@@ -178,47 +295,46 @@ proto_req_parse(const char *line, size_t len, enum proto_error *err, char *msg, 
 		                               : "line holds a raw control character");
 		return NULL;
 	}
+	if ((r = proto_req_alloc()) == NULL) {
+		*err = PROTO_INTERNAL;
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
 	if (scan == SCAN_NUL_ESCAPE) {
 		char *copy = proto_mark_nuls(line, len);
 
 		if (copy == NULL) {
+			proto_req_free(r);
 			*err = PROTO_INTERNAL;
 			snprintf(msg, msglen, "out of memory");
 			return NULL;
 		}
 		size_t off = 0;
 
-		root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
+		root = proto_parse_into(r, copy, len, &end);
 		if (end != NULL)
 			off = (size_t)(end - copy);
 		free(copy);
 		end = line + off;
 	} else
-		root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+		root = proto_parse_into(r, line, len, &end);
 	if (root == NULL) {
+		proto_req_free(r);
 		*err = PROTO_BAD_JSON;
 		snprintf(msg, msglen, "line is not valid JSON");
 		return NULL;
 	}
+	r->root = root;
 	while (end != NULL && end < line + len && (*end == ' ' || *end == '\t'))
 		end++;
 	if (end != line + len || !cJSON_IsObject(root)) {
-		cJSON_Delete(root);
+		proto_req_free(r);
 		*err = PROTO_BAD_JSON;
 		snprintf(msg, msglen, "%s",
 		         end != line + len ? "unexpected text after the JSON object"
 		                           : "line is not a JSON object");
 		return NULL;
 	}
-	r = calloc(1, sizeof(*r));
-	if (r == NULL) {
-		cJSON_Delete(root);
-		*err = PROTO_INTERNAL;
-		snprintf(msg, msglen, "out of memory");
-		return NULL;
-	}
-	r->root = root;
-	jb_init(&r->id);
 	id = cJSON_GetObjectItemCaseSensitive(root, "id");
 	if (id != NULL) {
 		if (cJSON_IsObject(id) || cJSON_IsArray(id))
@@ -236,26 +352,32 @@ proto_req_parse(const char *line, size_t len, enum proto_error *err, char *msg, 
 void
 proto_req_free(struct proto_req *r)
 {
+	struct proto_block *b;
+
 	if (r == NULL)
 		return;
+	/* Frees the nodes added from the heap; the arena's go with their blocks below. */
 	cJSON_Delete(r->root);
 	jb_free(&r->id);
+	while ((b = r->arena.blocks) != NULL) {
+		r->arena.blocks = b->next;
+		free(b);
+	}
 	free(r);
 }
 
 struct proto_req *
 proto_req_new(void)
 {
-	struct proto_req *r = calloc(1, sizeof(*r));
+	struct proto_req *r = proto_req_alloc();
 
 	if (r == NULL)
 		return NULL;
 	r->root = cJSON_CreateObject();
 	if (r->root == NULL) {
-		free(r);
+		proto_req_free(r);
 		return NULL;
 	}
-	jb_init(&r->id);
 	return r;
 }
 

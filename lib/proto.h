@@ -35,6 +35,13 @@ const char *proto_error_name(enum proto_error e);
 struct proto_req; /* one parsed request; owns its JSON tree */
 
 /*
+ * Optional, once, before any other use of cJSON in the process and before threads start: from
+ * then on a parsed request's JSON tree is allocated in one arena with the request, not node by
+ * node. It installs cJSON's global allocation hooks.
+ */
+void proto_init(void);
+
+/*
  * Parses one line (without its terminator). Returns NULL when the line is not valid UTF-8 JSON
  * holding an object, with *err = PROTO_BAD_JSON and a message in msg. A returned request may
  * still lack a valid "op" or "id": check proto_req_op().

@@ -280,6 +280,38 @@ START_TEST(test_parse_big_line)
 }
 END_TEST
 
+/* A tree of many nodes, spread over several arena blocks when parsed in one, reads back whole. */
+START_TEST(test_parse_many_fields)
+{
+	struct jbuf jb;
+	struct proto_req *r;
+	char name[16], want[32];
+	const char *v;
+	int i;
+
+	jb_init(&jb);
+	jb_obj_begin(&jb);
+	jb_kstr(&jb, "op", "x");
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		snprintf(want, sizeof(want), "value-%d", i * 7);
+		jb_kstr(&jb, name, want);
+	}
+	jb_obj_end(&jb);
+	ck_assert(!jb.oom);
+	r = parse_ok(jb.data);
+	for (i = 0; i < 2000; i += 37) {
+		snprintf(name, sizeof(name), "f%d", i);
+		snprintf(want, sizeof(want), "value-%d", i * 7);
+		v = NULL;
+		ck_assert_int_eq(proto_str(r, name, PROTO_REQUIRED, 64, &v), 1);
+		ck_assert_str_eq(v, want);
+	}
+	proto_req_free(r);
+	jb_free(&jb);
+}
+END_TEST
+
 /* ---- op ----------------------------------------------------------------------------------- */
 
 struct op_case {
@@ -1094,6 +1126,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_parse_deep);
 	tcase_add_test(tc, test_parse_small_msg);
 	tcase_add_test(tc, test_parse_big_line);
+	tcase_add_test(tc, test_parse_many_fields);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("op_and_id");
@@ -1124,11 +1157,17 @@ proto_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(proto_suite());
-	int failed;
+	int failed = 0, pass;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	/* Every case twice: cJSON on the heap, then (as in the daemon) in the request's arena. */
+	for (pass = 0; pass < 2; pass++) {
+		SRunner *sr = srunner_create(proto_suite());
+
+		if (pass == 1)
+			proto_init();
+		srunner_run_all(sr, CK_NORMAL);
+		failed += srunner_ntests_failed(sr);
+		srunner_free(sr);
+	}
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
