@@ -151,6 +151,7 @@ http_route(struct http_req *hr)
 		http_send_error(hr, 500, "internal", "out of memory building the reply");
 		return;
 	}
-	http_send(hr, 200, rq.text ? "text/plain; charset=utf-8" : NULL, jb->data, jb->len);
+	/* Before the send, which frees a request that was held. */
 	metrics_hist_observe(&srv->m.latency, (double)(metrics_now_ns() - hr->t0) / 1e9);
+	http_send(hr, 200, rq.text ? "text/plain; charset=utf-8" : NULL, jb->data, jb->len);
 }

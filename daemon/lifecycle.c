@@ -177,6 +177,17 @@ lifecycle_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Reading stops while settings.calllog_backlog_max call-log rows wait for their commit (by
+ * default about 0.7 s of full lifecycle traffic, some 40 MiB) and goes on once half have been
+ * written: the daemon then runs at the disk's pace instead of growing without bound.
+ */
+static size_t
+lifecycle_backlog_low(const struct server *srv)
+{
+	return (size_t)srv->settings.calllog_backlog_max / 2;
+}
+
 /* While reading is held: resume every connection once the call log has caught up. */
 static void
 lifecycle_calllog_wait_cb(evutil_socket_t fd, short what, void *arg)
@@ -186,7 +197,7 @@ lifecycle_calllog_wait_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	/* A failing database is not waited for: its writer bounds what it keeps itself. */
-	if (logbatch_rows_pending(srv->calllog_batch) > CALLLOG_BACKLOG_LOW &&
+	if (logbatch_rows_pending(srv->calllog_batch) > lifecycle_backlog_low(srv) &&
 	    !writer_failing(srv->calllog_writer))
 		return;
 	srv->calllog_full = 0;
@@ -204,7 +215,7 @@ lifecycle_backlogged(struct server *srv)
 	if (srv->calllog_full)
 		return 1;
 	if (srv->calllog_batch == NULL ||
-	    logbatch_rows_pending(srv->calllog_batch) < CALLLOG_BACKLOG_HIGH ||
+	    logbatch_rows_pending(srv->calllog_batch) < (size_t)srv->settings.calllog_backlog_max ||
 	    writer_failing(srv->calllog_writer))
 		return 0;
 	if (srv->calllog_wait == NULL || event_add(srv->calllog_wait, &poll) == -1)
@@ -315,7 +326,7 @@ lifecycle_start(struct server *srv, char **cause)
 	srv->calllog_writer = writer_start(srv->base, &db, cause);
 	if (srv->calllog_writer == NULL)
 		return -1;
-	writer_retain(srv->calllog_writer, 2 * CALLLOG_BACKLOG_HIGH);
+	writer_retain(srv->calllog_writer, 2 * (size_t)srv->settings.calllog_backlog_max);
 	srv->calllog_batch = logbatch_new(srv->base, srv->calllog_writer, CALLLOG_INTERVAL_MS);
 	if (srv->calllog_batch == NULL) {
 		*cause = strdup("out of memory");

@@ -27,13 +27,6 @@
 #define SESSION_OUTPUT_HIGH (4 * 1024 * 1024)
 /* Stop reading while this many replies wait for the writer thread. */
 #define SESSION_PENDING_MAX 4096
-/*
- * Stop reading every connection while this many call-log rows wait for their commit (about
- * 0.7 s of full lifecycle traffic, some 40 MiB), and go on once half have been written: the
- * daemon then runs at the disk's pace instead of growing without bound.
- */
-#define CALLLOG_BACKLOG_HIGH 65536
-#define CALLLOG_BACKLOG_LOW  (CALLLOG_BACKLOG_HIGH / 2)
 
 struct writer;
 struct session;

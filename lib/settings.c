@@ -33,6 +33,7 @@ settings_defaults(struct settings *st)
 	st->log_level = LOG_LEVEL_INFO;
 	st->unix_default_role = ROLE_OPS;
 	st->http_timeout = SETTINGS_DEFAULT_HTTP_TIMEOUT;
+	st->calllog_backlog_max = SETTINGS_DEFAULT_CALLLOG_BACKLOG_MAX;
 	if (settings_set(&st->listen, SETTINGS_DEFAULT_LISTEN) == -1 ||
 	    settings_set(&st->unix_path, SETTINGS_DEFAULT_UNIX) == -1 ||
 	    settings_set(&st->http, SETTINGS_DEFAULT_HTTP) == -1 ||
@@ -325,6 +326,7 @@ static const char *const settings_keys[] = {
     "log_full_numbers",
     "http",
     "http_timeout",
+    "calllog_backlog_max",
     NULL,
 };
 
@@ -337,6 +339,7 @@ static const struct {
     {"max_line", SETTINGS_MAX_LINE_MIN, SETTINGS_MAX_LINE_MAX, ""},
     {"max_connections", 1, 1000000, ""},
     {"http_timeout", 1, 3600, " seconds"},
+    {"calllog_backlog_max", 16, 16777216, " rows"},
 };
 #define SETTINGS_NINTS (sizeof(settings_ints) / sizeof(settings_ints[0]))
 
@@ -461,8 +464,10 @@ settings_load(struct settings *st, const char *path, char **errors)
 				next.max_line = (size_t)ival;
 			else if (ik == 1)
 				next.max_connections = ival;
-			else
+			else if (ik == 2)
 				next.http_timeout = ival;
+			else
+				next.calllog_backlog_max = ival;
 			continue;
 		}
 		if (config_setting_type(item) != CONFIG_TYPE_STRING) {

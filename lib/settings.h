@@ -12,9 +12,10 @@
 #define SETTINGS_DEFAULT_POLICY "config/policy.conf"
 #define SETTINGS_DEFAULT_HTTP   "127.0.0.1:7780"
 /* Seconds an HTTP client may take to send a request, and may stay idle between requests. */
-#define SETTINGS_DEFAULT_HTTP_TIMEOUT 10
-#define SETTINGS_MAX_LINE_MIN         1024
-#define SETTINGS_MAX_LINE_MAX         (16 * 1024 * 1024)
+#define SETTINGS_DEFAULT_HTTP_TIMEOUT        10
+#define SETTINGS_DEFAULT_CALLLOG_BACKLOG_MAX 65536
+#define SETTINGS_MAX_LINE_MIN                1024
+#define SETTINGS_MAX_LINE_MAX                (16 * 1024 * 1024)
 
 /* Connection roles; a role's ops are listed in the daemon's op table. */
 enum role { ROLE_NONE = 0, ROLE_TELEPHONY = 1, ROLE_SUPERVISOR = 2, ROLE_OPS = 4 };
@@ -44,6 +45,8 @@ struct settings {
 	char country_code[4];
 	size_t max_line;
 	int max_connections;
+	/* Reads are held while this many call-log rows wait for their commit, until half are in. */
+	int calllog_backlog_max;
 	enum log_level log_level;
 	int log_full_numbers; /* debug lines show whole caller numbers instead of the last 4 digits
 	                       */

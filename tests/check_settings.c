@@ -64,6 +64,7 @@ struct expect {
 	int max_connections;
 	int log_level; /* -1: default */
 	int http_timeout;
+	int calllog_backlog_max;
 };
 
 static void
@@ -88,6 +89,10 @@ assert_settings(const struct settings *st, const struct expect *x, const char *w
 	              "%s: http '%s'", what, st->http);
 	ck_assert_msg(st->http_timeout == (x->http_timeout ? x->http_timeout : 10),
 	              "%s: http_timeout %d", what, st->http_timeout);
+	ck_assert_msg(st->calllog_backlog_max == (x->calllog_backlog_max
+	                                              ? x->calllog_backlog_max
+	                                              : SETTINGS_DEFAULT_CALLLOG_BACKLOG_MAX),
+	              "%s: calllog_backlog_max %d", what, st->calllog_backlog_max);
 	ck_assert_msg((int)st->log_level == (x->log_level >= 0 ? x->log_level : LOG_LEVEL_INFO),
 	              "%s: log_level %d", what, (int)st->log_level);
 }
@@ -154,6 +159,12 @@ static const struct good_case good_cases[] = {
     {"empty http disables the HTTP API", "http = \"\";\n", {.http = "", .log_level = -1}},
     {"http_timeout minimum", "http_timeout = 1;\n", {.http_timeout = 1, .log_level = -1}},
     {"http_timeout maximum", "http_timeout = 3600;\n", {.http_timeout = 3600, .log_level = -1}},
+    {"calllog_backlog_max minimum",
+     "calllog_backlog_max = 16;\n",
+     {.calllog_backlog_max = 16, .log_level = -1}},
+    {"calllog_backlog_max maximum",
+     "calllog_backlog_max = 16777216;\n",
+     {.calllog_backlog_max = 16777216, .log_level = -1}},
     {"adjacent strings join", "db = \"var/\" \"cw.db\";\n", {.db = "var/cw.db", .log_level = -1}},
     {"max_line minimum", "max_line = 1024;\n", {.max_line = 1024, .log_level = -1}},
     {"max_line maximum", "max_line = 16777216;\n", {.max_line = 16777216, .log_level = -1}},
@@ -221,6 +232,8 @@ static const struct bad_case bad_cases[] = {
     {"max_line negative", "max_line = -65536;\n", "1: 'max_line' must be from 1024 to 16777216\n",
      1},
     {"http as a number", "http = 7780;\n", "1: 'http' must be a string\n", 1},
+    {"calllog_backlog_max below range", "calllog_backlog_max = 15;\n",
+     "1: 'calllog_backlog_max' must be from 16 to 16777216 rows\n", 1},
     {"http_timeout zero", "http_timeout = 0;\n",
      "1: 'http_timeout' must be from 1 to 3600 seconds\n", 1},
     {"http_timeout above range", "http_timeout = 3601;\n",
