@@ -40,6 +40,8 @@ struct http_conn {
 	uint64_t id;      /* the connection id of the logs, shared with the sockets' */
 	int busy;         /* a request is being answered: never closed by the sweep */
 	int64_t deadline; /* loop seconds: closed when not busy past this */
+	TAILQ_ENTRY(http_conn) flush_entry; /* on h->flushq while flush_queued */
+	int flush_queued;
 };
 
 /* clang-format off */
@@ -163,6 +165,8 @@ http_conn_closed(struct evhttp_connection *evcon, void *arg)
 			break;
 		}
 	TAILQ_REMOVE(&h->conns, c, entry);
+	if (c->flush_queued)
+		TAILQ_REMOVE(&h->flushq, c, flush_entry);
 	h->nconns--;
 	log_debug("conn=%llu closed transport=http", (unsigned long long)c->id);
 	free(c);
@@ -302,6 +306,53 @@ http_unhold(struct http_req *hr)
 	free(hr);
 }
 
+/*
+ * evhttp writes a reply when its socket next polls writable: a loop turn later, with two epoll
+ * changes a request. Instead the replies of a turn are written after its callbacks, like the
+ * sockets' (session.c), and evhttp's write callback is run at once: the request ends in this
+ * turn and its interest changes cancel out in the loop's changelist. A reply the kernel does
+ * not take whole, or a failing socket, is left to evhttp.
+ */
+static void
+http_write_now(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	struct evbuffer *out;
+
+	if (bev == NULL || (out = bufferevent_get_output(bev)) == NULL ||
+	    evbuffer_get_length(out) == 0)
+		return;
+	/* evhttp's write callback may free the request and, for a closing connection, evcon. */
+	if (session_write_output(bev) == 0 && evbuffer_get_length(out) == 0)
+		bufferevent_trigger(bev, EV_WRITE, 0);
+}
+
+static void
+http_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	struct http_conn *c;
+
+	(void)fd;
+	(void)what;
+	while ((c = TAILQ_FIRST(&h->flushq)) != NULL) {
+		TAILQ_REMOVE(&h->flushq, c, flush_entry);
+		c->flush_queued = 0;
+		http_write_now(c->evcon); /* may free c */
+	}
+}
+
+/* Writes conn's reply at the end of this turn (unregistered connections: when evhttp does). */
+static void
+http_flush_later(struct http *h, struct http_conn *c)
+{
+	if (c == NULL || c->flush_queued)
+		return;
+	c->flush_queued = 1;
+	TAILQ_INSERT_TAIL(&h->flushq, c, flush_entry);
+	event_active(h->flush_ev, EV_TIMEOUT, 0);
+}
+
 void
 http_send(struct http_req *hr, int status, const char *ctype, const char *body, size_t len)
 {
@@ -330,8 +381,9 @@ http_send(struct http_req *hr, int status, const char *ctype, const char *body, 
 		          hr->ep != NULL ? hr->ep->pattern : "-", status);
 	if (hr->s != NULL)
 		hr->s->sink_arg = NULL; /* nothing more goes to this request */
-	/* evhttp writes the status line, headers and body with one write. */
+	/* evhttp puts the status line, headers and body in one buffer, written at once. */
 	evhttp_send_reply(req, status, NULL, NULL);
+	http_flush_later(h, conn);
 	http_unhold(hr);
 }
 
@@ -642,13 +694,16 @@ http_open(struct server *srv, char **cause)
 	TAILQ_INIT(&h->conns);
 	TAILQ_INIT(&h->waiting);
 	TAILQ_INIT(&h->parked);
+	TAILQ_INIT(&h->flushq);
 	metrics_vec_init(&h->statuses, 1, 32);
 	srv->http = h;
 	h->evh = evhttp_new(srv->base);
 	h->fresh_ev = event_new(srv->base, -1, 0, http_fresh_cb, h);
 	h->sweep_ev = event_new(srv->base, -1, EV_PERSIST, http_sweep_cb, h);
 	h->park_ev = evtimer_new(srv->base, http_park_cb, h);
-	if (h->evh == NULL || h->fresh_ev == NULL || h->sweep_ev == NULL || h->park_ev == NULL) {
+	h->flush_ev = event_new(srv->base, -1, 0, http_flush_cb, h);
+	if (h->evh == NULL || h->fresh_ev == NULL || h->sweep_ev == NULL || h->park_ev == NULL ||
+	    h->flush_ev == NULL) {
 		*cause = strdup("out of memory");
 		return -1;
 	}
@@ -726,6 +781,8 @@ http_free(struct server *srv)
 		event_free(h->sweep_ev);
 	if (h->park_ev != NULL)
 		event_free(h->park_ev);
+	if (h->flush_ev != NULL)
+		event_free(h->flush_ev);
 	metrics_vec_free(&h->statuses);
 	free(h);
 	srv->http = NULL;

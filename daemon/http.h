@@ -68,8 +68,10 @@ struct http {
 	struct event *fresh_ev; /* registers the connections accepted this turn */
 	struct event *sweep_ev; /* closes connections idle or slow past the timeout */
 	struct event *park_ev;  /* retries requests held for the call log */
+	struct event *flush_ev; /* writes this turn's replies after its callbacks */
 	struct http_conn_list fresh;
 	struct http_conn_list conns;
+	struct http_conn_list flushq; /* connections with a reply to write this turn */
 	struct http_conn *buckets[HTTP_CONN_BUCKETS]; /* conns by evhttp connection */
 	size_t nconns;
 	uint64_t refused; /* connections closed at once: over max_connections */

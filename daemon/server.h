@@ -156,6 +156,8 @@ void session_flush_free(struct server *srv);
 /* Appends to the connection's output, written at the end of this loop iteration; -1 on ENOMEM
  * (the caller closes or drops). */
 int session_send(struct session *s, const void *data, size_t len);
+/* Writes as much of bev's output as its socket takes now: 0, or -1 with errno on an error. */
+int session_write_output(struct bufferevent *bev);
 void session_accept(struct server *srv, int fd, const char *peer, int role);
 void session_set_role(struct session *s, int role);
 /* Queues a complete reply line (copied) in request order. */

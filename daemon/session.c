@@ -138,22 +138,32 @@ session_write(struct session *s, const char *data, size_t len)
 		session_close(s, "output buffer failure");
 }
 
+int
+session_write_output(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	int n;
+
+	/* A socket bufferevent keeps its output's front frozen for everyone but itself. */
+	evbuffer_unfreeze(out, 1);
+	do
+		n = evbuffer_write(out, bufferevent_getfd(bev));
+	while (n == -1 && errno == EINTR);
+	evbuffer_freeze(out, 1);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return n == -1 ? -1 : 0;
+}
+
 /* Writes what the connection's output holds; runs from the flush queue. */
 static void
 session_flush(struct session *s)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
-	int n;
 
 	if (s->write_waiting || evbuffer_get_length(out) == 0)
 		return;
-	/* A socket bufferevent keeps its output's front frozen for everyone but itself. */
-	evbuffer_unfreeze(out, 1);
-	do
-		n = evbuffer_write(out, bufferevent_getfd(s->bev));
-	while (n == -1 && errno == EINTR);
-	evbuffer_freeze(out, 1);
-	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+	if (session_write_output(s->bev) == -1) {
 		session_close(s, strerror(errno));
 		return;
 	}
