@@ -34,7 +34,10 @@ struct logbatch {
 	struct writer *w;
 	struct event *timer;
 	struct logbatch_job *cur; /* being gathered; NULL when empty */
-	size_t in_flight;         /* rows handed to the writer, not yet reported back */
+	/* A written batch kept for the next one, arrays and all: a batch of a busy 50 ms is a
+	 * megabyte or more, too much to grow and free twenty times a second. */
+	struct logbatch_job *spare;
+	size_t in_flight; /* rows handed to the writer, not yet reported back */
 };
 
 /* The call's fields in the call log's row form. */
@@ -111,12 +114,25 @@ logbatch_done(struct job *job)
 {
 	struct logbatch_job *j = (struct logbatch_job *)job;
 
-	j->owner->in_flight -= j->n;
+	struct logbatch *b = j->owner;
+
+	b->in_flight -= j->n;
 	if (job->status != STORE_OK)
 		log_warnx("call log: %zu rows not written: %s", j->n, job->errmsg);
 	else if (j->failed > 0)
 		log_warnx("call log: %zu of %zu rows refused: %s", j->failed, j->n, job->errmsg);
-	logbatch_job_free(j);
+	if (b->spare != NULL) {
+		logbatch_job_free(j);
+		return;
+	}
+	/* Emptied for reuse; items and slot_of keep their size. */
+	memset(&j->job, 0, sizeof(j->job));
+	if (j->slot_of != NULL)
+		memset(j->slot_of, 0, j->nslots * sizeof(*j->slot_of));
+	j->n = 0;
+	j->first_id = 0;
+	j->failed = 0;
+	b->spare = j;
 }
 
 static void
@@ -152,9 +168,12 @@ logbatch_free(struct logbatch *b)
 	if (b->timer != NULL)
 		event_free(b->timer);
 	if (b->cur != NULL) {
-		log_warnx("call log: %zu rows dropped at exit", b->cur->n);
+		if (b->cur->n > 0)
+			log_warnx("call log: %zu rows dropped at exit", b->cur->n);
 		logbatch_job_free(b->cur);
 	}
+	if (b->spare != NULL)
+		logbatch_job_free(b->spare);
 	free(b);
 }
 
@@ -204,7 +223,9 @@ logbatch_add(struct logbatch *b, enum logbatch_kind kind, const struct call *c)
 	struct logbatch_job *j = b->cur;
 	struct logbatch_item *it;
 
-	if (j == NULL && (j = b->cur = calloc(1, sizeof(*j))) == NULL) {
+	if (j == NULL && (j = b->cur = b->spare) != NULL)
+		b->spare = NULL;
+	else if (j == NULL && (j = b->cur = calloc(1, sizeof(*j))) == NULL) {
 		log_warnx("out of memory: call %s not logged", c->call_id);
 		return;
 	}
