@@ -7,12 +7,12 @@
 
 /*
  * Data structure
- *   One fixed-size entry per key (nuisance_key_bytes(), 224 bytes on LP64) in one array that grows
- *   by doubling up to max_tracked and is then reused: a new key past the budget takes the slot of
- *   the least recently used key, so the steady state allocates nothing. Entries are linked by
- *   32-bit indices into a chained hash table (FNV-1a with a final mix; power-of-two buckets,
- *   at least as many as slots) and a doubly linked LRU list (head: most recent). Offered and
- *   ended touch the key; peek does not.
+ *   One fixed-size slot per key (nuisance_key_bytes(), 224 bytes on LP64: the counters in one
+ *   array, the links in another) in arrays that grow by doubling up to max_tracked and are then
+ *   reused: a new key past the budget takes the slot of the least recently used key, so the
+ *   steady state allocates nothing. Slots are linked by 32-bit indices into a chained hash
+ *   table (FNV-1a with a final mix; power-of-two buckets, at least as many as slots) and a
+ *   doubly linked LRU list (head: most recent). Offered and ended touch the key; peek does not.
  *
  *   Each entry holds three small sorted sets of timestamps (unsigned 32-bit Unix seconds; event
  *   times outside 1970..2106 are clamped to it):
@@ -42,11 +42,18 @@
 
 enum { DROP_OFF = 1, DROP_SHR = 2, DROP_END = 4 };
 
-struct entry {
+/*
+ * A slot's links, in an array of their own: finding a key and reordering the LRU list walk
+ * these 16 bytes a slot, not the counters, so a table of 100,000 keys is searched within 1.6 MiB.
+ */
+struct link {
 	uint32_t hash;
 	uint32_t hnext; /* hash chain */
 	uint32_t prev;  /* LRU: towards the head (more recent) */
 	uint32_t next;  /* LRU: towards the tail (less recent) */
+};
+
+struct entry {
 	uint32_t off[NUISANCE_RING_MAX];
 	uint32_t shr[NUISANCE_RING_MAX];
 	uint32_t end[END_RING];
@@ -59,8 +66,9 @@ struct entry {
 struct nuisance {
 	struct nuisance_cfg cfg;
 	struct entry *e;
-	uint32_t cap;   /* slots allocated */
-	uint32_t count; /* slots in use: 0..count-1, always dense */
+	struct link *link; /* link[i] goes with e[i] */
+	uint32_t cap;      /* slots allocated */
+	uint32_t count;    /* slots in use: 0..count-1, always dense */
 	uint32_t *bucket;
 	uint32_t mask; /* bucket count - 1 */
 	uint32_t head, tail;
@@ -138,45 +146,42 @@ pow2_at_least(uint32_t v)
 static uint32_t
 find(const struct nuisance *n, const char *key, size_t len, uint32_t h)
 {
-	for (uint32_t i = n->bucket[h & n->mask]; i != NIL; i = n->e[i].hnext) {
-		const struct entry *e = &n->e[i];
-
-		if (e->hash == h && memcmp(e->key, key, len + 1) == 0)
+	for (uint32_t i = n->bucket[h & n->mask]; i != NIL; i = n->link[i].hnext)
+		if (n->link[i].hash == h && memcmp(n->e[i].key, key, len + 1) == 0)
 			return i;
-	}
 	return NIL;
 }
 
 static void
 hash_insert(struct nuisance *n, uint32_t i)
 {
-	uint32_t *b = &n->bucket[n->e[i].hash & n->mask];
+	uint32_t *b = &n->bucket[n->link[i].hash & n->mask];
 
-	n->e[i].hnext = *b;
+	n->link[i].hnext = *b;
 	*b = i;
 }
 
 static void
 hash_remove(struct nuisance *n, uint32_t i)
 {
-	uint32_t *p = &n->bucket[n->e[i].hash & n->mask];
+	uint32_t *p = &n->bucket[n->link[i].hash & n->mask];
 
 	while (*p != i)
-		p = &n->e[*p].hnext;
-	*p = n->e[i].hnext;
+		p = &n->link[*p].hnext;
+	*p = n->link[i].hnext;
 }
 
 static void
 lru_unlink(struct nuisance *n, uint32_t i)
 {
-	struct entry *e = &n->e[i];
+	struct link *e = &n->link[i];
 
 	if (e->prev != NIL)
-		n->e[e->prev].next = e->next;
+		n->link[e->prev].next = e->next;
 	else
 		n->head = e->next;
 	if (e->next != NIL)
-		n->e[e->next].prev = e->prev;
+		n->link[e->next].prev = e->prev;
 	else
 		n->tail = e->prev;
 }
@@ -184,12 +189,12 @@ lru_unlink(struct nuisance *n, uint32_t i)
 static void
 lru_push_head(struct nuisance *n, uint32_t i)
 {
-	struct entry *e = &n->e[i];
+	struct link *e = &n->link[i];
 
 	e->prev = NIL;
 	e->next = n->head;
 	if (n->head != NIL)
-		n->e[n->head].prev = i;
+		n->link[n->head].prev = i;
 	n->head = i;
 	if (n->tail == NIL)
 		n->tail = i;
@@ -228,16 +233,22 @@ grow(struct nuisance *n)
 	uint64_t want = (uint64_t)n->cap * 2;
 	uint32_t newcap;
 	struct entry *ne;
+	struct link *nl;
 
 	if (want > n->cfg.max_tracked)
 		want = n->cfg.max_tracked;
 	newcap = (uint32_t)want;
 	if (newcap <= n->cap)
 		return -1;
+	/* Either array may grow alone: it is kept, and only cap stays. */
 	ne = realloc(n->e, (size_t)newcap * sizeof(*ne));
 	if (ne == NULL)
 		return -1;
 	n->e = ne;
+	nl = realloc(n->link, (size_t)newcap * sizeof(*nl));
+	if (nl == NULL)
+		return -1;
+	n->link = nl;
 	if (pow2_at_least(newcap) > n->mask + 1 && rehash(n, pow2_at_least(newcap)) == -1)
 		return -1; /* the larger array is kept, only cap stays */
 	n->cap = newcap;
@@ -266,7 +277,7 @@ obtain(struct nuisance *n, const char *key, size_t len, uint32_t h)
 	e = &n->e[i];
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, len + 1);
-	e->hash = h;
+	n->link[i].hash = h;
 	hash_insert(n, i);
 	lru_push_head(n, i);
 	return i;
@@ -388,7 +399,8 @@ nuisance_new(const struct nuisance_cfg *cfg)
 	n->cap = cfg->max_tracked < 64 ? (uint32_t)cfg->max_tracked : 64;
 	n->head = n->tail = NIL;
 	n->e = malloc((size_t)n->cap * sizeof(*n->e));
-	if (n->e == NULL || rehash(n, pow2_at_least(n->cap)) == -1) {
+	n->link = malloc((size_t)n->cap * sizeof(*n->link));
+	if (n->e == NULL || n->link == NULL || rehash(n, pow2_at_least(n->cap)) == -1) {
 		nuisance_free(n);
 		return NULL;
 	}
@@ -401,6 +413,7 @@ nuisance_free(struct nuisance *n)
 	if (n == NULL)
 		return;
 	free(n->e);
+	free(n->link);
 	free(n->bucket);
 	free(n);
 }
@@ -410,25 +423,30 @@ static int
 compact(struct nuisance *n, uint32_t cap)
 {
 	struct entry *ne = malloc((size_t)cap * sizeof(*ne));
+	struct link *nl = malloc((size_t)cap * sizeof(*nl));
 	uint32_t *nb = malloc((size_t)pow2_at_least(cap) * sizeof(*nb));
 	uint32_t k = 0;
 
-	if (ne == NULL || nb == NULL) {
+	if (ne == NULL || nl == NULL || nb == NULL) {
 		free(ne);
+		free(nl);
 		free(nb);
 		return -1;
 	}
-	for (uint32_t i = n->head; i != NIL && k < cap; i = n->e[i].next) {
+	for (uint32_t i = n->head; i != NIL && k < cap; i = n->link[i].next) {
 		ne[k] = n->e[i];
-		ne[k].prev = k == 0 ? NIL : k - 1;
-		ne[k].next = NIL;
+		nl[k].hash = n->link[i].hash;
+		nl[k].prev = k == 0 ? NIL : k - 1;
+		nl[k].next = NIL;
 		if (k > 0)
-			ne[k - 1].next = k;
+			nl[k - 1].next = k;
 		k++;
 	}
 	free(n->e);
+	free(n->link);
 	free(n->bucket);
 	n->e = ne;
+	n->link = nl;
 	n->cap = cap;
 	n->count = k;
 	n->head = k > 0 ? 0 : NIL;
@@ -574,12 +592,12 @@ nuisance_tracked(const struct nuisance *n)
 size_t
 nuisance_memory_bytes(const struct nuisance *n)
 {
-	return sizeof(*n) + (size_t)n->cap * sizeof(struct entry) +
+	return sizeof(*n) + (size_t)n->cap * (sizeof(struct entry) + sizeof(struct link)) +
 	       (size_t)(n->mask + 1) * sizeof(uint32_t);
 }
 
 size_t
 nuisance_key_bytes(void)
 {
-	return sizeof(struct entry);
+	return sizeof(struct entry) + sizeof(struct link);
 }
