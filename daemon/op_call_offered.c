@@ -37,6 +37,34 @@ call_offered_caller(struct proto_req *r, char *buf, size_t len)
 	return "";
 }
 
+/*
+ * Reads in full the flags a decision made on brief flags quotes (author and reason), in place
+ * in srv->flags. -1 when one cannot be read: the decision stands, quoting less.
+ */
+static int
+offer_read_quoted(struct server *srv, const struct decision *d)
+{
+	struct flag full;
+	size_t i, k;
+
+	for (i = 0; i < d->nquoted; i++) {
+		for (k = 0; k < srv->flags.n && srv->flags.v[k].id != d->quoted[i]; k++)
+			;
+		if (k == srv->flags.n)
+			continue;
+		memset(&full, 0, sizeof(full));
+		if (store_flag_get(srv->reader, d->quoted[i], &full) != STORE_OK) {
+			srv->m.db_errors++;
+			log_warnx("flag %lld unreadable: %s", (long long)d->quoted[i],
+			          store_errmsg(srv->reader));
+			return -1;
+		}
+		flag_clear(&srv->flags.v[k]);
+		srv->flags.v[k] = full;
+	}
+	return 0;
+}
+
 void
 offer_decide(struct server *srv, const char *call_id, const char *caller, const char *dialed,
              int64_t ts, int dry_run, struct decision *d)
@@ -64,7 +92,9 @@ offer_decide(struct server *srv, const char *call_id, const char *caller, const 
 	if (in.caller != NULL && !policy_allowlisted(srv->policy, in.caller) &&
 	    callerset_maybe(srv->flagged, in.caller)) {
 		snapshot_hold(srv);
-		st = store_caller_flags(srv->reader, in.caller, SERVER_ROUTE_FLAGS, &srv->flags);
+		/* Codes and validity decide; author and reason are read for quoted flags only. */
+		st = store_caller_flags_brief(srv->reader, in.caller, SERVER_ROUTE_FLAGS,
+		                              &srv->flags);
 		if (st != STORE_OK) {
 			char why[ROUTE_REASON_MAX];
 
@@ -78,6 +108,8 @@ offer_decide(struct server *srv, const char *call_id, const char *caller, const 
 		in.nflags = srv->flags.n;
 	}
 	route_decide(srv->policy, &in, d);
+	if (d->nquoted > 0 && offer_read_quoted(srv, d) == 0)
+		route_decide(srv->policy, &in, d);
 	if (record)
 		lifecycle_auto_flag(srv, in.caller, &counters, &srv->flags, in.ts);
 done:

@@ -234,10 +234,12 @@ route_date(int64_t t, char *out, size_t len)
 
 /* "code red flag, 2026-11-20, by sup-17: threatened agent" */
 static void
-route_describe_flag(struct route_text *t, const struct flag *f)
+route_describe_flag(struct route_text *t, const struct flag *f, struct decision *d)
 {
 	char date[48];
 
+	if (d->nquoted < sizeof(d->quoted) / sizeof(d->quoted[0]))
+		d->quoted[d->nquoted++] = f->id;
 	route_date(f->created_at, date, sizeof(date));
 	route_text_str(t, "code ");
 	route_text_str(t, f->code);
@@ -300,7 +302,7 @@ route_explain_nuisance(const struct policy *p, unsigned bits, const struct nuisa
 /* Says which conditions matched, joined by "; ". */
 static void
 route_explain(const struct policy *p, const struct policy_rule *r, const struct route_input *in,
-              const struct route_sum *s, struct route_text *t)
+              const struct route_sum *s, struct route_text *t, struct decision *d)
 {
 	const struct flag *f1 = NULL, *f2;
 	const char *sep = "";
@@ -308,13 +310,13 @@ route_explain(const struct policy *p, const struct policy_rule *r, const struct 
 	char num[96];
 
 	if (r->flag_at_least >= 0 && (f1 = route_best_flag(p, in, r->flag_at_least, 0)) != NULL) {
-		route_describe_flag(t, f1);
+		route_describe_flag(t, f1, d);
 		sep = "; ";
 	}
 	if (r->flag_exact >= 0 && (f2 = route_best_flag(p, in, r->flag_exact, 1)) != NULL &&
 	    f2 != f1) {
 		route_text_str(t, sep);
-		route_describe_flag(t, f2);
+		route_describe_flag(t, f2, d);
 		sep = "; ";
 	}
 	if (r->score_at_least >= 0) {
@@ -356,6 +358,7 @@ route_fill_queue(const struct policy *p, const struct policy_queue *q, const cha
 	d->announce = q->announce;
 	d->max_wait_s = q->max_wait_s;
 	d->degraded = 0;
+	d->nquoted = 0;
 }
 
 static void
@@ -408,11 +411,11 @@ route_decide(const struct policy *p, const struct route_input *in, struct decisi
 		route_text_str(&t, r->reason);
 		if (route_has_conditions(r)) {
 			route_text_str(&t, " (");
-			route_explain(p, r, in, &s, &t);
+			route_explain(p, r, in, &s, &t, d);
 			route_text_str(&t, ")");
 		}
 	} else if (route_has_conditions(r)) {
-		route_explain(p, r, in, &s, &t);
+		route_explain(p, r, in, &s, &t, d);
 	} else {
 		route_text_str(&t, "rule ");
 		route_text_str(&t, r->name);

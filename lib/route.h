@@ -41,6 +41,13 @@ struct decision {
 	double score;
 	size_t active_flags;
 	int degraded;
+	/*
+	 * The flags whose author and reason the reason text quotes (at most two). A decision made
+	 * on brief flags (no author or reason) is final once these are read in full and the call
+	 * is decided again: the flags' other fields choose the same rule and the same flags.
+	 */
+	int64_t quoted[2];
+	size_t nquoted;
 	char reason[ROUTE_REASON_MAX];
 };
 

@@ -15,6 +15,7 @@
 
 #include "jbuf.h"
 #include "store.h"
+#include "textcopy.h"
 
 #define FLAG_COLUMNS                                                                               \
 	"id, caller, code, reason, created_by, source, created_at, expires_at, revoked_at, "       \
@@ -55,6 +56,7 @@
 /* Every statement, prepared once at open and reset after each use. */
 enum store_stmt {
 	ST_CALLER_FLAGS,
+	ST_CALLER_FLAGS_BRIEF,
 	ST_FLAG_GET,
 	ST_FLAG_INSERT,
 	ST_FLAG_REVOKE,
@@ -89,6 +91,9 @@ enum store_stmt {
 static const char *const store_sql[ST_COUNT] = {
     [ST_CALLER_FLAGS] = "SELECT " FLAG_COLUMNS " FROM flags WHERE caller = ?1 "
                         "ORDER BY created_at DESC, id DESC LIMIT ?2",
+    /* Only columns of the flags_caller_route index: the table is not read. */
+    [ST_CALLER_FLAGS_BRIEF] = "SELECT id, code, created_at, expires_at, revoked_at FROM flags "
+                              "WHERE caller = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
     [ST_FLAG_GET] = "SELECT " FLAG_COLUMNS " FROM flags WHERE id = ?1",
     [ST_FLAG_INSERT] = "INSERT INTO flags (caller, code, reason, created_by, source, created_at, "
                        "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -725,10 +730,30 @@ store_row_flag(sqlite3_stmt *st, struct flag *f)
 	return 0;
 }
 
-enum store_status
-store_caller_flags(struct store *s, const char *caller, size_t limit, struct flag_list *out)
+/* Fills f from the current row of an ST_CALLER_FLAGS_BRIEF query; -1 when out of memory. */
+static int
+store_row_flag_brief(sqlite3_stmt *st, struct flag *f)
 {
-	sqlite3_stmt *st = s->st[ST_CALLER_FLAGS];
+	int oom = 0;
+
+	f->id = sqlite3_column_int64(st, 0);
+	f->code = store_column_dup(st, 1, &oom);
+	f->created_at = sqlite3_column_int64(st, 2);
+	f->expires_at = sqlite3_column_int64(st, 3);
+	f->revoked_at = sqlite3_column_int64(st, 4);
+	if (oom) {
+		flag_clear(f);
+		return -1;
+	}
+	return 0;
+}
+
+/* The rows of a caller's flags query (ST_CALLER_FLAGS or ST_CALLER_FLAGS_BRIEF) into out. */
+static enum store_status
+store_caller_query(struct store *s, int which, int (*fill)(sqlite3_stmt *, struct flag *),
+                   const char *caller, size_t limit, struct flag_list *out)
+{
+	sqlite3_stmt *st = s->st[which];
 	enum store_status status = STORE_OK;
 	struct flag *f;
 	int rc;
@@ -738,13 +763,15 @@ store_caller_flags(struct store *s, const char *caller, size_t limit, struct fla
 	sqlite3_bind_int64(
 	    st, 2, (uint64_t)limit > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((f = flag_list_push(out)) == NULL || store_row_flag(st, f) == -1) {
+		if ((f = flag_list_push(out)) == NULL || fill(st, f) == -1) {
 			if (f != NULL)
 				out->n--;
 			store_seterr(s, "out of memory");
 			status = STORE_ERROR;
 			break;
 		}
+		if (f->caller[0] == '\0')
+			text_copy(f->caller, sizeof(f->caller), caller);
 	}
 	if (status == STORE_OK && rc != SQLITE_DONE)
 		status = store_fail(s, rc);
@@ -753,6 +780,19 @@ store_caller_flags(struct store *s, const char *caller, size_t limit, struct fla
 	if (status != STORE_OK)
 		flag_list_clear(out);
 	return status;
+}
+
+enum store_status
+store_caller_flags(struct store *s, const char *caller, size_t limit, struct flag_list *out)
+{
+	return store_caller_query(s, ST_CALLER_FLAGS, store_row_flag, caller, limit, out);
+}
+
+enum store_status
+store_caller_flags_brief(struct store *s, const char *caller, size_t limit, struct flag_list *out)
+{
+	return store_caller_query(s, ST_CALLER_FLAGS_BRIEF, store_row_flag_brief, caller, limit,
+	                          out);
 }
 
 /* Reads flag id into out (cleared first), inside or outside a transaction. */
@@ -937,7 +977,8 @@ store_flagged_callers(struct store *s, void (*cb)(const char *caller, void *arg)
 	int64_t n = 0;
 	int rc;
 
-	/* Once at start-up: not worth a persistent statement. The flags_caller index serves it. */
+	/* Once at start-up: not worth a persistent statement. The flags_caller_route index serves
+	 * it. */
 	rc = sqlite3_prepare_v2(s->db, "SELECT DISTINCT caller FROM flags ORDER BY caller", -1, &st,
 	                        NULL);
 	if (rc != SQLITE_OK) {

@@ -68,6 +68,13 @@ void store_rollback(struct store *s);
  */
 enum store_status store_caller_flags(struct store *s, const char *caller, size_t limit,
                                      struct flag_list *out);
+/*
+ * The same flags with only what routing reads: id, caller, code, created_at, expires_at and
+ * revoked_at (the other strings NULL). Read from an index alone; store_flag_get reads the rest
+ * of one flag.
+ */
+enum store_status store_caller_flags_brief(struct store *s, const char *caller, size_t limit,
+                                           struct flag_list *out);
 enum store_status store_flag_get(struct store *s, int64_t id, struct flag *out);
 
 /*

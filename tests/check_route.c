@@ -91,6 +91,42 @@ build_flags(const struct fspec *fs)
 	return n;
 }
 
+/*
+ * The daemon decides on brief flags (no author, reason or source), reads the quoted ones in
+ * full and decides again: that must give the decision the full flags give, and the first
+ * pass must already pick the same rule and quote the same flags.
+ */
+static void
+check_brief_then_quoted(const struct policy *p, const struct route_input *full,
+                        const struct decision *want, const char *what)
+{
+	struct flag brief[MAXFLAGS];
+	struct route_input in = *full;
+	struct decision d;
+	size_t i, k;
+
+	for (i = 0; i < full->nflags; i++) {
+		brief[i] = full->flags[i];
+		brief[i].reason = brief[i].created_by = brief[i].source = NULL;
+	}
+	in.flags = brief;
+	route_decide(p, &in, &d);
+	ck_assert_msg(d.queue == want->queue && strcmp(d.rule, want->rule) == 0 &&
+	                  d.action == want->action && d.priority == want->priority,
+	              "%s: brief flags decide otherwise (%s)", what, d.rule);
+	ck_assert_msg(d.nquoted == want->nquoted, "%s: brief flags quote %zu, full %zu", what,
+	              d.nquoted, want->nquoted);
+	for (i = 0; i < d.nquoted; i++) {
+		ck_assert_msg(d.quoted[i] == want->quoted[i], "%s: quote %zu differs", what, i);
+		for (k = 0; k < full->nflags; k++)
+			if (brief[k].id == d.quoted[i])
+				brief[k] = full->flags[k];
+	}
+	route_decide(p, &in, &d);
+	ck_assert_msg(strcmp(d.reason, want->reason) == 0, "%s: after reading the quoted: '%s'",
+	              what, d.reason);
+}
+
 static void
 run_case(const struct policy *p, const struct rcase *c)
 {
@@ -126,6 +162,21 @@ run_case(const struct policy *p, const struct rcase *c)
 		ck_assert_msg(fabs(d.score - c->score) < 0.005, "%s: score %f", c->what, d.score);
 	ck_assert_ptr_eq(d.policy, p);
 	ck_assert_int_eq(d.degraded, 0);
+	ck_assert_uint_le(d.nquoted, 2);
+	for (size_t i = 0; i < d.nquoted; i++) {
+		const struct flag *f = NULL;
+
+		for (size_t k = 0; k < in.nflags; k++)
+			if (flagbuf[k].id == d.quoted[i])
+				f = &flagbuf[k];
+		ck_assert_msg(f != NULL, "%s: quotes unknown flag %lld", c->what,
+		              (long long)d.quoted[i]);
+		ck_assert_msg(strstr(d.reason, f->reason) != NULL,
+		              "%s: quoted flag's reason missing", c->what);
+	}
+	if (c->reason != NULL && strstr(c->reason, " flag, ") != NULL)
+		ck_assert_msg(d.nquoted > 0, "%s: quotes a flag but names none", c->what);
+	check_brief_then_quoted(p, &in, &d, c->what);
 }
 
 #define Q DECISION_QUEUE

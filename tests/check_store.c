@@ -209,6 +209,26 @@ START_TEST(test_add_and_read_back)
 		ck_assert_ptr_null(out.v[i].revoked_by);
 		ck_assert_ptr_null(out.v[i].revoke_reason);
 	}
+	/* Brief: the same flags in the same order, with routing's fields only. */
+	ck_assert_int_eq(store_caller_flags_brief(s, "+15551230001", 100, &out), STORE_OK);
+	ck_assert_uint_eq(out.n, 4);
+	for (i = 0; i < 4; i++) {
+		const struct flag_in *in = &flags[order[i]];
+		const struct flag *f = &out.v[i];
+
+		ck_assert_int_eq(f->id, ids[order[i]]);
+		ck_assert_str_eq(f->caller, in->caller);
+		ck_assert_str_eq(f->code, in->code);
+		ck_assert_int_eq(f->created_at, in->created_at);
+		ck_assert_int_eq(f->expires_at, in->expires_at);
+		ck_assert_int_eq(f->revoked_at, 0);
+		ck_assert_ptr_null(f->reason);
+		ck_assert_ptr_null(f->created_by);
+		ck_assert_ptr_null(f->source);
+	}
+	ck_assert_int_eq(store_caller_flags_brief(s, "+15551230001", 2, &out), STORE_OK);
+	ck_assert_uint_eq(out.n, 2);
+	ck_assert_int_eq(out.v[1].id, ids[order[1]]);
 	ck_assert_int_eq(store_caller_flags(s, "+15551230002", 100, &out), STORE_OK);
 	ck_assert_uint_eq(out.n, 1);
 	check_flag(&out.v[0], ids[1], &flags[1]);
@@ -639,6 +659,37 @@ START_TEST(test_reader_sees_commits)
 }
 END_TEST
 
+/*
+ * The schema's promise to the call path: a caller's flags for routing come from one index
+ * (covering: the table is not read) in newest-first order (no sort). The query is routing's.
+ */
+START_TEST(test_route_lookup_plan)
+{
+	const char *path = tmp_path("plan.db");
+	char plan[512] = "";
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	size_t len = 0;
+
+	store_close(open_ok(path, STORE_WRITER, 1000));
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+	                                    "EXPLAIN QUERY PLAN SELECT id, code, created_at, "
+	                                    "expires_at, revoked_at FROM flags WHERE caller = ?1 "
+	                                    "ORDER BY created_at DESC, id DESC LIMIT ?2",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && len < sizeof(plan))
+		len += (size_t)snprintf(plan + len, sizeof(plan) - len, "%s\n",
+		                        (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ck_assert_msg(strstr(plan, "USING COVERING INDEX flags_caller_route") != NULL, "plan: %s",
+	              plan);
+	ck_assert_msg(strstr(plan, "TEMP B-TREE") == NULL, "plan sorts: %s", plan);
+}
+END_TEST
+
 START_TEST(test_reopen)
 {
 	const char *path = tmp_path("reopen.db");
@@ -860,6 +911,7 @@ store_suite(void)
 	tcase_add_test(file, test_audit_rows);
 	tcase_add_test(file, test_reader_sees_commits);
 	tcase_add_test(file, test_reopen);
+	tcase_add_test(file, test_route_lookup_plan);
 	tcase_add_test(file, test_newer_schema_refused);
 	tcase_add_test(file, test_open_failures);
 	tcase_add_test(file, test_locked_database);

@@ -50,6 +50,19 @@ class Ops:
                     self.assertNotIn("record", d)
                     self.assertNotIn("alert", d)
 
+    def test_reason_quotes_the_flags_author_and_reason(self):
+        # The flags are looked up without their text; the quoted ones are read in full.
+        caller = new_caller()
+        self.flag(caller, "orange", ts=T0, by="sup-3", reason="shouted at the agent")
+        self.flag(caller, "red", ts=T0 + 10, by="sup-17", reason="threatened \"the\" agent")
+        self.flag(caller, "red", ts=T0 + 5, by="sup-9", reason="older red")
+        d = self.offer(caller, ts=T0 + 60, call_id="quote-1")
+        self.assertRoute(d, "supervisor", "threat")
+        self.assertIn("code red flag, ", d["reason"])
+        self.assertIn(", by sup-17: threatened \"the\" agent", d["reason"])
+        self.assertNotIn("older red", d["reason"])
+        self.assertNotIn("sup-3", d["reason"])
+
     def test_queue_targets_are_per_queue(self):
         seen = {}
         for codes in ([], ["red"], ["nuisance"]):
