@@ -85,15 +85,12 @@ cmd_policy_check_exec(struct ctl *c, const struct cmd_entry *e, struct cmd_args 
 }
 
 static void
-cmd_policy_reload_print(const struct reply *rep, const char *old)
+cmd_policy_reload_print(const struct reply *rep)
 {
-	const char *version = print_jstr(rep->json, "policy");
+	const char *version = print_jstr(rep->json, "policy"), *old = print_jstr(rep->json, "old");
 	long long t;
 	char buf[64];
 
-	/* A daemon that reports the version it replaced is the more exact source. */
-	if (print_jstr(rep->json, "old") != NULL)
-		old = print_jstr(rep->json, "old");
 	printf("%-10s", "policy");
 	print_esc(stdout, old);
 	fputs(" -> ", stdout);
@@ -108,54 +105,31 @@ cmd_policy_reload_print(const struct reply *rep, const char *old)
 	}
 }
 
-/*
- * The reply to a reload does not name the version it replaced, so a ping on the same
- * connection asks first (a reload by someone else in between would be missed).
- */
+/* The reply names the version replaced ("old"), or on errors the version kept ("policy"). */
 static int
 cmd_policy_reload_exec(struct ctl *c, const struct cmd_entry *e, struct cmd_args *a)
 {
-	const char *by = a->opts[RELOAD_OPT_BY];
-	int64_t deadline = client_deadline(c);
-	struct client_conn cc;
-	struct reply ping, rep;
+	const char *by = a->opts[RELOAD_OPT_BY], *kept;
+	struct reply rep;
 	struct jbuf jb;
-	enum client_status st;
-	const char *old = NULL;
 	int rc;
 
 	if (by != NULL && by[0] == '\0')
 		return cmd_usage_error(e, "policy reload: --by wants a name");
-	memset(&ping, 0, sizeof(ping));
-	memset(&rep, 0, sizeof(rep));
-	st = client_open(c, &cc, -1, deadline);
-	rc = client_exit(st);
-	if (st == CLIENT_OK && !c->json) {
-		jb_init(&jb);
-		jb_obj_begin(&jb);
-		jb_kstr(&jb, "op", "ping");
-		jb_obj_end(&jb);
-		rc = cmd_call(c, &cc, deadline, &jb, &ping);
-		if (rc == CTL_EXIT_OK)
-			rc = cmd_reply_status(c, &ping);
-		old = print_jstr(ping.json, "policy");
-	}
+	jb_init(&jb);
+	jb_obj_begin(&jb);
+	jb_kstr(&jb, "op", "policy.reload");
+	if (by != NULL)
+		jb_kstr(&jb, "by", by);
+	jb_obj_end(&jb);
+	rc = cmd_call(c, NULL, -1, &jb, &rep);
 	if (rc == CTL_EXIT_OK) {
-		jb_init(&jb);
-		jb_obj_begin(&jb);
-		jb_kstr(&jb, "op", "policy.reload");
-		if (by != NULL)
-			jb_kstr(&jb, "by", by);
-		jb_obj_end(&jb);
-		rc = cmd_call(c, &cc, deadline, &jb, &rep);
+		kept = print_jstr(rep.json, "policy");
+		rc = cmd_policy_status(c, &rep, "policy reload", kept != NULL ? kept : "");
 	}
-	if (rc == CTL_EXIT_OK)
-		rc = cmd_policy_status(c, &rep, "policy reload", old != NULL ? old : "");
 	if (rc == CTL_EXIT_OK && !c->json)
-		cmd_policy_reload_print(&rep, old);
+		cmd_policy_reload_print(&rep);
 	client_reply_free(&rep);
-	client_reply_free(&ping);
-	client_close(&cc);
 	return rc;
 }
 

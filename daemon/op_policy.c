@@ -127,7 +127,8 @@ reload_done(struct job *job)
 			proto_reply_end(&jb);
 			line = jb_steal(&jb, &len);
 		} else
-			line = ops_load_error_line(srv, rj->idjson, rj->errors, &len);
+			line = ops_load_error_line(srv, rj->idjson, rj->errors,
+			                           rj->apply ? srv->policy->version : NULL, &len);
 		session_fulfil(rj->s, rj->slot, line, line != NULL ? len : 0);
 	}
 	policy_unref(p);

@@ -53,7 +53,8 @@ ops_now(struct server *srv)
 
 /* A policy that failed to load: bad_field with the first error, and an "errors" array of all. */
 char *
-ops_load_error_line(struct server *srv, const char *idjson, const char *errors, size_t *len)
+ops_load_error_line(struct server *srv, const char *idjson, const char *errors, const char *kept,
+                    size_t *len)
 {
 	const char *p = errors != NULL ? errors : "the policy failed to load";
 	char first[512];
@@ -73,6 +74,8 @@ ops_load_error_line(struct server *srv, const char *idjson, const char *errors, 
 		p += n + (p[n] == '\n');
 	}
 	jb_arr_end(&jb);
+	if (kept != NULL)
+		jb_kstr(&jb, "policy", kept);
 	proto_reply_end(&jb);
 	return jb_steal(&jb, len);
 }
@@ -86,7 +89,7 @@ ops_job_done(struct job *job)
 	size_t len;
 
 	if (oj->err != PROTO_OK && oj->load_errors != NULL)
-		line = ops_load_error_line(oj->srv, oj->idjson, oj->load_errors, &len);
+		line = ops_load_error_line(oj->srv, oj->idjson, oj->load_errors, NULL, &len);
 	else if (oj->err != PROTO_OK)
 		line = ops_job_error_line(oj->srv, oj->idjson, oj->err, job->errmsg, &len);
 	else if (job->status == STORE_OK) {

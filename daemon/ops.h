@@ -27,8 +27,12 @@ enum proto_error ops_store_error(enum store_status st);
 int ops_caller_number(struct server *srv, struct proto_req *r, const char *caller,
                       char out[NUMBER_BUFSZ]);
 
-/* The error line for a policy that failed to load (bad_field, "errors": every line). */
-char *ops_load_error_line(struct server *srv, const char *idjson, const char *errors, size_t *len);
+/*
+ * The error line for a policy that failed to load (bad_field, "errors": every line, and for a
+ * reload "policy": kept, the version that stays).
+ */
+char *ops_load_error_line(struct server *srv, const char *idjson, const char *errors,
+                          const char *kept, size_t *len);
 /* A complete error line for a request answered after the writer; the caller frees it. */
 char *ops_job_error_line(struct server *srv, const char *idjson, enum proto_error e,
                          const char *msg, size_t *len);

@@ -217,38 +217,36 @@ class PolicyFakeServerTest(unittest.TestCase):
 
     # reload
 
-    RELOADED = {"ok": True, "policy": "v-3", "path": "config/policy.conf",
+    RELOADED = {"ok": True, "policy": "v-3", "path": "config/policy.conf", "old": "v-2",
                 "loaded_at": utc("2026-11-24 09:13:15")}
 
     def test_reload_prints_old_and_new(self):
-        self.server.handler = by_op({"ping": {"ok": True, "version": "1", "policy": "v-2"},
-                                     "policy.reload": self.RELOADED}, self.conns)
+        # One request: the reply names the version it replaced.
+        self.server.handler = by_op({"policy.reload": self.RELOADED}, self.conns)
         r = self.ok("policy", "reload", "--by", "ops-7")
-        self.assertEqual(self.server.requests, [{"op": "ping"},
-                                                {"op": "policy.reload", "by": "ops-7"}])
-        self.assertEqual(len(set(self.conns)), 1, "ping and reload share one connection")
+        self.assertEqual(self.server.requests, [{"op": "policy.reload", "by": "ops-7"}])
         self.assertEqual(r.out, "policy    v-2 -> v-3\n"
                                 "path      config/policy.conf\n"
                                 "loaded    2026-11-24 09:13:15 UTC\n")
-        # a reply that names the version it replaced wins over the ping
-        self.server.handler = by_op({"ping": {"ok": True, "version": "1", "policy": "v-2"},
-                                     "policy.reload": dict(self.RELOADED, old="v-1")})
+        self.server.handler = by_op({"policy.reload": dict(self.RELOADED, old="v-3")})
         r = self.ok("policy", "reload")
         self.assertEqual(self.server.requests[-1], {"op": "policy.reload"})
-        self.assertEqual(field(r.out, "policy"), "v-1 -> v-3")
-        self.server.handler = by_op({"ping": {"ok": True, "version": "1", "policy": "v-3"},
-                                     "policy.reload": self.RELOADED})
-        r = self.ok("policy", "reload")
         self.assertEqual(field(r.out, "policy"), "v-3 -> v-3 (the same version)")
-        # --json: the reload's reply alone, and no ping
+        # a reply without "old" (an older daemon) still prints the new version
+        self.server.handler = by_op({"policy.reload": {
+            k: v for k, v in self.RELOADED.items() if k != "old"}})
+        r = self.ok("policy", "reload")
+        self.assertEqual(field(r.out, "policy"), "- -> v-3")
+        # --json: the reload's reply alone
+        self.server.handler = by_op({"policy.reload": self.RELOADED})
         del self.server.requests[:]
         r = self.ok("--json", "policy", "reload")
         self.assertEqual(self.server.requests, [{"op": "policy.reload"}])
         self.assertEqual(r.raw_out, line(self.RELOADED))
 
     def test_reload_failure_keeps_the_old_policy(self):
-        self.server.handler = by_op({"ping": {"ok": True, "version": "1", "policy": "v-2"},
-                                     "policy.reload": self.ERRORS})
+        # The error reply names the version the daemon keeps.
+        self.server.handler = by_op({"policy.reload": dict(self.ERRORS, policy="v-2")})
         r = self.ctl("policy", "reload")
         self.assertEqual(r.rc, 1, r)
         self.assertEqual(r.out, "")
@@ -256,26 +254,29 @@ class PolicyFakeServerTest(unittest.TestCase):
             "callwardenctl: policy reload: 2 errors; the daemon keeps policy v-2"])
         r = self.ctl("--json", "policy", "reload")
         self.assertEqual(r.rc, 1, r)
-        self.assertEqual(r.raw_out, line(self.ERRORS))
+        self.assertEqual(r.raw_out, line(dict(self.ERRORS, policy="v-2")))
+        # without the version: the daemon keeps "its current policy"
+        self.server.handler = by_op({"policy.reload": self.ERRORS})
+        r = self.ctl("policy", "reload")
+        self.assertEqual(r.rc, 1, r)
         self.assertIn("the daemon keeps its current policy", r.err)
-        # a refused ping stops before the reload
-        self.server.handler = by_op({"ping": {"ok": False, "error": {
+        # a refused reload is reported as such
+        self.server.handler = by_op({"policy.reload": {"ok": False, "error": {
             "code": "unauthorized", "message": "send hello with a token first"}}})
         del self.server.requests[:]
         r = self.ctl("policy", "reload")
         self.assertEqual(r.rc, 1, r)
-        self.assertEqual(self.server.requests, [{"op": "ping"}])
+        self.assertEqual(self.server.requests, [{"op": "policy.reload"}])
+        self.assertIn("unauthorized", r.err)
 
     def test_reload_hostile_and_malformed(self):
-        self.server.handler = by_op({"ping": {"ok": True, "version": "1", "policy": EVIL},
-                                     "policy.reload": dict(self.RELOADED, path=EVIL)})
+        self.server.handler = by_op({"policy.reload": dict(self.RELOADED, path=EVIL, old=EVIL)})
         r = self.ok("policy", "reload")
         assert_clean(self, r.out)
         self.assertEqual(field(r.out, "policy"), EVIL_SHOWN + " -> v-3")
         self.assertEqual(field(r.out, "path"), EVIL_SHOWN)
         self.assertEqual(len(r.out.splitlines()), 3)
-        self.server.handler = by_op({"ping": {"ok": True, "version": "1", "policy": "v"},
-                                     "policy.reload": lambda _r, c: c.sendall(b"{nope\n")})
+        self.server.handler = by_op({"policy.reload": lambda _r, c: c.sendall(b"{nope\n")})
         r = self.ctl("policy", "reload")
         self.assertEqual(r.rc, 3, r)
         self.assertIn("malformed reply", r.err)
@@ -492,7 +493,7 @@ class TokenFakeServerTest(unittest.TestCase):
         self.assertEqual([q["op"] for q in self.server.requests], ["hello", "flag.list"])
         del self.server.requests[:]
         r = run_ctl(["--tcp", self.tcp, "policy", "reload"], env=env)
-        self.assertEqual([q["op"] for q in self.server.requests][:2], ["hello", "ping"])
+        self.assertEqual([q["op"] for q in self.server.requests][:2], ["hello", "policy.reload"])
         del self.server.requests[:]
         r = run_ctl(["--tcp", self.tcp, "tail"], env={"CALLWARDEN_TOKEN": "wrong-token-0123"})
         self.assertEqual(r.rc, 1, r)

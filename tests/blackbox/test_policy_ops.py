@@ -73,7 +73,13 @@ class PolicyOps(unittest.TestCase):
                 self.write_policy(text)
                 r = self.c.call({"op": "policy.reload"})
                 self.assertEqual(r["error"]["code"], "bad_field", what)
+                # the reply names the version that stays
+                self.assertEqual(r["policy"], "sample-2026-11-23.2", what)
                 self.assertEqual(self.version(), "sample-2026-11-23.2")
+                # a check of the same file changes nothing and names no policy
+                c = self.c.call({"op": "policy.check"})
+                self.assertEqual(c["error"]["code"], "bad_field", what)
+                self.assertNotIn("policy", c)
                 d = self.c.call({"op": "call.offered", "call_id": "b-" + what,
                                  "caller": "anonymous"})
                 self.assertEqual(d["rule"], "withheld")
