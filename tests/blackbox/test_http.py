@@ -397,6 +397,31 @@ class Route(HttpCase):
         self.assertEqual([p[0] for p in parts], [b"201", b"200", b"200"], out)
         self.assertEqual(parts[1][1], b"supervisor sip:supervisor@pbx.example\n")
 
+    def test_connection_closes_after_its_reply(self):
+        # HTTP/1.0 without keep-alive, and HTTP/1.1 asking to close: the whole reply, then EOF.
+        for req in (b"GET /v1/route?caller=5551230000 HTTP/1.0\r\n\r\n",
+                    b"GET /v1/route?caller=5551230000 HTTP/1.1\r\nHost: x\r\n"
+                    b"Connection: close\r\n\r\n"):
+            with self.subTest(req=req):
+                s = socket.create_connection(("127.0.0.1", self.daemon.http_port), timeout=5)
+                try:
+                    s.sendall(req)
+                    data = b""
+                    while True:
+                        chunk = s.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                finally:
+                    s.close()
+                head, _, body = data.partition(b"\r\n\r\n")
+                self.assertEqual(status_of(head), 200, data)
+                # HTTP/1.0 without keep-alive may end the body by closing instead
+                n = re.search(rb"Content-Length: (\d+)", head, re.I)
+                self.assertEqual(len(body), int(n.group(1)) if n else len(body), data)
+                self.assertEqual(json.loads(body)["queue"], "standard")
+        self.assertTrue(self.daemon.running())
+
     def test_http_1_0_keep_alive(self):
         s = socket.create_connection(("127.0.0.1", self.daemon.http_port), timeout=5)
         try:
