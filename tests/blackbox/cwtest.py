@@ -78,9 +78,15 @@ class Daemon:
     """One callwardend process in a private directory (kept across restarts)."""
 
     def __init__(self, directory=None, policy=None, config=None, extra_args=(), tcp=True,
-                 unix=True, db=None, http=False):
+                 unix=True, db=None, http=False, config_text=None):
+        """config_text: daemon settings, written to a config file in the daemon's directory
+        (instead of config, a path)."""
         self.owns_dir = directory is None
         self.dir = directory or make_tempdir()
+        if config_text is not None:
+            config = os.path.join(self.dir, "cw.conf")
+            with open(config, "w") as f:
+                f.write(config_text)
         self.db = db or os.path.join(self.dir, "cw.db")
         # The call log's own file beside it, as the daemon names it.
         base = self.db[:-3] if self.db.endswith(".db") and len(self.db) > 3 else None
@@ -400,11 +406,25 @@ def encode(obj):
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
-class DaemonCase(unittest.TestCase):
-    """One daemon shared by the tests of a class; stopped (and checked) after them."""
+class TempDirCase(unittest.TestCase):
+    """A private directory for the tests of a class (cls.tmp), and a socket path in it that
+    nothing listens on (cls.nosock)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = make_tempdir()
+        cls.nosock = os.path.join(cls.tmp, "none.sock")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+class SharedDaemonCase(unittest.TestCase):
+    """One daemon (Daemon(**daemon_kwargs)) shared by the tests of a class; stopped (and
+    checked) after them."""
 
     daemon_kwargs = {}
-    transport = "tcp"
 
     @classmethod
     def setUpClass(cls):
@@ -424,6 +444,15 @@ class DaemonCase(unittest.TestCase):
 
     def setUp(self):
         self.assertTrue(self.daemon.running(), "daemon died; log:\n" + self.daemon.log())
+
+
+class DaemonCase(SharedDaemonCase):
+    """A shared daemon, and for each test a connection (self.c) with request helpers."""
+
+    transport = "tcp"
+
+    def setUp(self):
+        super().setUp()
         self.c = self.daemon.connect(self.transport)
         self.addCleanup(self.c.close)
 

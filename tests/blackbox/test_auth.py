@@ -37,11 +37,7 @@ TOKENS = {"telephony": TELEPHONY, "supervisor": SUPERVISOR, "ops": OPS}
 class Auth(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = cwtest.make_tempdir()
-        path = os.path.join(cls.dir, "auth.conf")
-        with open(path, "w") as f:
-            f.write(CONFIG)
-        cls.d = cwtest.Daemon(config=path).start()
+        cls.d = cwtest.Daemon(config_text=CONFIG).start()
 
     @classmethod
     def tearDownClass(cls):

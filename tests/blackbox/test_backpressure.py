@@ -5,6 +5,7 @@ parks requests (HTTP /v1/route), and answers them all once the log has caught up
 import http.client
 import json
 import os
+import shutil
 import threading
 import unittest
 
@@ -16,11 +17,7 @@ BACKLOG = 16
 
 class Backpressure(unittest.TestCase):
     def setUp(self):
-        self.dir = cwtest.make_tempdir()
-        path = os.path.join(self.dir, "cw.conf")
-        with open(path, "w") as f:
-            f.write("calllog_backlog_max = %d;\n" % BACKLOG)
-        self.d = Daemon(directory=self.dir, config=path, http=True).start()
+        self.d = Daemon(config_text="calllog_backlog_max = %d;\n" % BACKLOG, http=True).start()
 
     def tearDown(self):
         try:
@@ -88,6 +85,7 @@ class Backpressure(unittest.TestCase):
 class Settings(unittest.TestCase):
     def test_backlog_bounds(self):
         d = cwtest.make_tempdir()
+        self.addCleanup(shutil.rmtree, d, True)
         for value, ok in (("15", False), ("16", True), ("16777216", True), ("16777217", False),
                           ('"big"', False)):
             path = os.path.join(d, "cw.conf")

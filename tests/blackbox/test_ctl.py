@@ -17,6 +17,8 @@ import threading
 import time
 import unittest
 
+import cwtest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("CW_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "..", "..")))
 BUILD = os.environ.get("CW_BUILD_DIR", os.path.join(SOURCE, "build"))
@@ -120,17 +122,8 @@ def reply_with(data):
     return handler
 
 
-class CtlUsageTest(unittest.TestCase):
+class CtlUsageTest(cwtest.TempDirCase):
     """Command-line handling; nothing here needs a daemon."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="cwctl-")
-        cls.nosock = os.path.join(cls.tmp, "none.sock")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_no_command_prints_usage_to_stderr(self):
         r = run_ctl([])

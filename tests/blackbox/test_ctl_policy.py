@@ -46,17 +46,8 @@ def by_op(replies, conns=None):
     return handler
 
 
-class PolicyUsageTest(unittest.TestCase):
+class PolicyUsageTest(cwtest.TempDirCase):
     """Command-line handling; nothing is ever sent."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="cwpol-")
-        cls.nosock = os.path.join(cls.tmp, "none.sock")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def write(self, name, data):
         path = os.path.join(self.tmp, name)
@@ -676,17 +667,13 @@ class TokenDaemonTest(unittest.TestCase):
         for binary in (CTL, DAEMON):
             if not os.access(binary, os.X_OK):
                 raise unittest.SkipTest("not built: " + binary)
-        cls.dir = cwtest.make_tempdir()
-        conf = os.path.join(cls.dir, "auth.conf")
-        with open(conf, "w") as f:
-            f.write('tokens = (\n  { token = "%s"; role = "ops"; },\n'
-                    '  { token = "%s"; role = "supervisor"; }\n);\n' % (OPS_TOKEN, SUP_TOKEN))
-        cls.d = cwtest.Daemon(directory=cls.dir, config=conf, unix=False)
+        cls.d = cwtest.Daemon(config_text='tokens = (\n  { token = "%s"; role = "ops"; },\n'
+                              '  { token = "%s"; role = "supervisor"; }\n);\n'
+                              % (OPS_TOKEN, SUP_TOKEN), unix=False)
         try:
             cls.d.start()
         except Exception:
             cls.d.cleanup()
-            shutil.rmtree(cls.dir, ignore_errors=True)
             raise
         cls.tcp = "127.0.0.1:%d" % cls.d.port
 
@@ -696,7 +683,6 @@ class TokenDaemonTest(unittest.TestCase):
             cls.d.stop()
         finally:
             cls.d.cleanup()
-            shutil.rmtree(cls.dir, ignore_errors=True)
 
     def ctl(self, *args, env=None):
         full = {"CALLWARDEN_TOKEN": ""}
@@ -732,7 +718,7 @@ class TokenDaemonTest(unittest.TestCase):
                                 "$CALLWARDEN_TOKEN\n" % self.tcp)
 
     def test_token_file_and_role(self):
-        path = os.path.join(self.dir, "sup.token")
+        path = os.path.join(self.d.dir, "sup.token")
         with open(path, "w") as f:
             f.write(SUP_TOKEN + "\n")
         r = self.ctl("--token-file", path, "flags")

@@ -20,6 +20,7 @@ import threading
 import time
 import unittest
 
+import cwtest
 from cwtest import Daemon
 from test_ctl import CTL, DAEMON, field, run_ctl
 
@@ -158,17 +159,8 @@ def finish(proc, timeout=10):
     return proc.returncode, err
 
 
-class SupUsageTest(unittest.TestCase):
+class SupUsageTest(cwtest.TempDirCase):
     """Command-line handling of the new commands; nothing is ever sent."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="cwsup-")
-        cls.nosock = os.path.join(cls.tmp, "none.sock")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_help_lists_every_new_command(self):
         r = run_ctl(["help"])
@@ -824,32 +816,19 @@ class SupFakeServerTest(unittest.TestCase):
         self.assertEqual(r.raw_out, line(doc))
 
 
-class SupDaemonTest(unittest.TestCase):
+class SupDaemonTest(cwtest.SharedDaemonCase):
     """Every new command against the real daemon."""
+
+    daemon_kwargs = {"tcp": False}
 
     @classmethod
     def setUpClass(cls):
         for binary in (CTL, DAEMON):
             if not os.access(binary, os.X_OK):
                 raise unittest.SkipTest("not built: " + binary)
-        cls.daemon = Daemon(tcp=False)
-        try:
-            cls.daemon.start()
-        except Exception:
-            cls.daemon.cleanup()
-            raise
+        super().setUpClass()
         cls.sock = cls.daemon.unix_path
         cls.serial = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.daemon.stop()
-        finally:
-            cls.daemon.cleanup()
-
-    def setUp(self):
-        self.assertTrue(self.daemon.running(), self.daemon.log())
 
     def unique(self, prefix):
         SupDaemonTest.serial += 1

@@ -696,11 +696,7 @@ class Metrics(HttpCase):
 class Auth(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = cwtest.make_tempdir()
-        path = os.path.join(cls.dir, "auth.conf")
-        with open(path, "w") as f:
-            f.write(TOKENS_CONFIG)
-        cls.d = Daemon(config=path, http=True).start()
+        cls.d = Daemon(config_text=TOKENS_CONFIG, http=True).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -781,11 +777,8 @@ class Limits(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dir = cwtest.make_tempdir()
-        path = os.path.join(cls.dir, "limits.conf")
-        with open(path, "w") as f:
-            f.write("http_timeout = %d;\nmax_connections = 6;\n" % cls.TIMEOUT)
-        cls.d = Daemon(config=path, http=True, tcp=False).start()
+        cls.d = Daemon(config_text="http_timeout = %d;\nmax_connections = 6;\n" % cls.TIMEOUT,
+                       http=True, tcp=False).start()
 
     @classmethod
     def tearDownClass(cls):
