@@ -192,6 +192,10 @@ cmd_tail_loop(struct ctl *c, struct client_conn *cc)
 	size_t len;
 
 	for (;;) {
+		/* client_line looks at the signal only when the socket runs dry: on a busy stream
+		 * the flag is the only sign. */
+		if (cmd_tail_stop)
+			return CTL_EXIT_OK;
 		st = client_line(c, cc, -1, &line, &len);
 		if (st == CLIENT_STOPPED)
 			return CTL_EXIT_OK;

@@ -389,28 +389,16 @@ print_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* A number as the daemon writes numbers (jb_num: integers whole, others the shortest exact). */
 static void
 print_json_number(FILE *f, double v)
 {
-	char tmp[40];
-	int prec;
+	struct jbuf jb;
 
-	if (!isfinite(v)) {
-		fputs("null", f);
-		return;
-	}
-	if (fabs(v) < 9007199254740992.0 && v == (double)(long long)v) {
-		fprintf(f, "%lld", (long long)v);
-		return;
-	}
-	/* The shortest of %.15g..%.17g that reads back as the same double. */
-	for (prec = 15; prec < 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
-	snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-	fputs(tmp, f);
+	jb_init(&jb);
+	jb_num(&jb, v);
+	fputs(jb.oom ? "null" : jb.data, f);
+	jb_free(&jb);
 }
 
 /* Members of the top-level object that print_json leaves out, when asked to. */

@@ -264,19 +264,22 @@ jb_num(struct jbuf *jb, double v)
 	if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {
 		jb_decimal(jb, (int64_t)v);
 		return;
-	} else {
-		/* The shortest of %.15g..%.17g that reads back as the same double. */
-		int prec;
-
-		for (prec = 15; prec < 17; prec++) {
-			n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-			if (strtod(tmp, NULL) == v)
-				break;
-		}
-		if (prec == 17)
-			n = snprintf(tmp, sizeof(tmp), "%.17g", v);
 	}
+	n = jb_format_double(tmp, sizeof(tmp), v);
 	jb_append(jb, tmp, (size_t)n);
+}
+
+int
+jb_format_double(char *buf, size_t len, double v)
+{
+	int prec, n = 0;
+
+	for (prec = 15; prec <= 17; prec++) {
+		n = snprintf(buf, len, "%.*g", prec, v);
+		if (prec == 17 || strtod(buf, NULL) == v)
+			break;
+	}
+	return n;
 }
 
 void

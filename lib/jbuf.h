@@ -38,6 +38,11 @@ void jb_str(struct jbuf *jb, const char *s);              /* NULL writes null */
 void jb_strn(struct jbuf *jb, const char *s, size_t len); /* escapes as JSON */
 void jb_int(struct jbuf *jb, int64_t v);
 void jb_num(struct jbuf *jb, double v); /* non-finite values write null */
+/*
+ * The shortest of %.15g..%.17g that reads back as the finite v, into buf (len >= 32); returns
+ * its length.
+ */
+int jb_format_double(char *buf, size_t len, double v);
 void jb_bool(struct jbuf *jb, int v);
 void jb_null(struct jbuf *jb);
 /* Writes already-encoded JSON text as one value. */

@@ -245,22 +245,12 @@ metrics_name_labels(struct jbuf *out, const char *name, const char *const *label
 static void
 metrics_double(char *buf, size_t len, double v)
 {
-	int prec;
-
-	if (isnan(v)) {
+	if (isnan(v))
 		snprintf(buf, len, "NaN");
-		return;
-	}
-	if (isinf(v)) {
+	else if (isinf(v))
 		snprintf(buf, len, "%s", v > 0 ? "+Inf" : "-Inf");
-		return;
-	}
-	for (prec = 15; prec < 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
-	}
-	snprintf(buf, len, "%.17g", v);
+	else
+		jb_format_double(buf, len, v);
 }
 
 void

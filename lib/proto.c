@@ -19,9 +19,10 @@
 #define PROTO_ARENA_FIRST 1024 /* enough for a call event's tree */
 #define PROTO_ARENA_BLOCK 8192
 
+/* As big as the strictest alignment (16 bytes on x86-64; sizeof(max_align_t) is 32 there). */
 union proto_header {
 	unsigned kind; /* PROTO_FROM_* */
-	max_align_t align;
+	char pad[_Alignof(max_align_t)];
 };
 
 enum { PROTO_FROM_HEAP = 0x68656170u, PROTO_FROM_ARENA = 0x6172656eu };
@@ -45,6 +46,7 @@ struct proto_req {
 	int has_nul;    /* the line held \u0000 escapes, parsed as NUL_MARK */
 	struct jbuf id; /* the id re-encoded as JSON, for echoing */
 	struct proto_arena arena;
+	int heap_nodes; /* some of the tree is on the heap: cJSON_Delete must walk it */
 	_Alignas(max_align_t) char first[PROTO_ARENA_FIRST]; /* last: left uninitialised */
 };
 
@@ -54,7 +56,7 @@ static _Thread_local struct proto_arena *proto_parsing; /* arena of the parse un
 static void *
 proto_alloc(size_t size)
 {
-	const size_t hdr = sizeof(union proto_header), unit = sizeof(max_align_t);
+	const size_t hdr = sizeof(union proto_header), unit = _Alignof(max_align_t);
 	struct proto_arena *a = proto_parsing;
 	union proto_header *h;
 	size_t need;
@@ -128,6 +130,7 @@ proto_parse_into(struct proto_req *r, const char *text, size_t len, const char *
 {
 	cJSON *root;
 
+	r->heap_nodes = !proto_hooked;
 	if (proto_hooked)
 		proto_parsing = &r->arena;
 	root = cJSON_ParseWithLengthOpts(text, len, end, 0);
@@ -356,8 +359,9 @@ proto_req_free(struct proto_req *r)
 
 	if (r == NULL)
 		return;
-	/* Frees the nodes added from the heap; the arena's go with their blocks below. */
-	cJSON_Delete(r->root);
+	/* A tree wholly in the arena goes with its blocks below, unwalked. */
+	if (r->heap_nodes)
+		cJSON_Delete(r->root);
 	jb_free(&r->id);
 	while ((b = r->arena.blocks) != NULL) {
 		r->arena.blocks = b->next;
@@ -373,6 +377,7 @@ proto_req_new(void)
 
 	if (r == NULL)
 		return NULL;
+	r->heap_nodes = 1; /* built outside any parse: every node is the heap's */
 	r->root = cJSON_CreateObject();
 	if (r->root == NULL) {
 		proto_req_free(r);
@@ -729,9 +734,10 @@ proto_reply_code(const char *line, size_t len)
 		p += 5;
 		if (p < end && *p == '"') {
 			for (p++; p < end && *p != '"'; p++)
-				if (*p == '\\')
+				if (*p == '\\' && p + 1 < end)
 					p++;
-			p++;
+			if (p < end)
+				p++;
 		} else
 			while (p < end && *p != ',')
 				p++;

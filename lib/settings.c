@@ -330,16 +330,23 @@ static const char *const settings_keys[] = {
     NULL,
 };
 
-/* Integer settings and their ranges; settings_load stores them by their index here. */
+/* Integer settings and their ranges; settings_load stores each by its name here. */
+enum settings_int {
+	SETTINGS_INT_MAX_LINE,
+	SETTINGS_INT_MAX_CONNECTIONS,
+	SETTINGS_INT_HTTP_TIMEOUT,
+	SETTINGS_INT_CALLLOG_BACKLOG_MAX,
+};
+
 static const struct {
 	const char *name;
 	int min, max;
 	const char *unit; /* after the range in the error */
 } settings_ints[] = {
-    {"max_line", SETTINGS_MAX_LINE_MIN, SETTINGS_MAX_LINE_MAX, ""},
-    {"max_connections", 1, 1000000, ""},
-    {"http_timeout", 1, 3600, " seconds"},
-    {"calllog_backlog_max", 16, 16777216, " rows"},
+    [SETTINGS_INT_MAX_LINE] = {"max_line", SETTINGS_MAX_LINE_MIN, SETTINGS_MAX_LINE_MAX, ""},
+    [SETTINGS_INT_MAX_CONNECTIONS] = {"max_connections", 1, 1000000, ""},
+    [SETTINGS_INT_HTTP_TIMEOUT] = {"http_timeout", 1, 3600, " seconds"},
+    [SETTINGS_INT_CALLLOG_BACKLOG_MAX] = {"calllog_backlog_max", 16, 16777216, " rows"},
 };
 #define SETTINGS_NINTS (sizeof(settings_ints) / sizeof(settings_ints[0]))
 
@@ -460,14 +467,21 @@ settings_load(struct settings *st, const char *path, char **errors)
 				settings_error(errors, path, line, "'%s' must be from %d to %d%s",
 				               name, settings_ints[ik].min, settings_ints[ik].max,
 				               settings_ints[ik].unit);
-			else if (ik == 0)
-				next.max_line = (size_t)ival;
-			else if (ik == 1)
-				next.max_connections = ival;
-			else if (ik == 2)
-				next.http_timeout = ival;
 			else
-				next.calllog_backlog_max = ival;
+				switch ((enum settings_int)ik) {
+				case SETTINGS_INT_MAX_LINE:
+					next.max_line = (size_t)ival;
+					break;
+				case SETTINGS_INT_MAX_CONNECTIONS:
+					next.max_connections = ival;
+					break;
+				case SETTINGS_INT_HTTP_TIMEOUT:
+					next.http_timeout = ival;
+					break;
+				case SETTINGS_INT_CALLLOG_BACKLOG_MAX:
+					next.calllog_backlog_max = ival;
+					break;
+				}
 			continue;
 		}
 		if (config_setting_type(item) != CONFIG_TYPE_STRING) {

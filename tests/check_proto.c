@@ -1,5 +1,6 @@
 /* Unit tests for the line protocol (lib/proto.c): parsing, typed getters, ids and reply framing. */
 #include <check.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -277,6 +278,36 @@ START_TEST(test_parse_big_line)
 	ck_assert_uint_eq(strlen(v), len - n - 2);
 	proto_req_free(r);
 	free(line);
+}
+END_TEST
+
+/* Set for the second run of every case, the one after proto_init (inherited by forks). */
+static int arena_pass;
+
+/*
+ * With proto_init, a call event's tree fits in the request's own block: parsing it takes the
+ * request's allocation and nothing more (an arena block would be 8 KiB on the heap).
+ */
+START_TEST(test_call_event_fits_the_request)
+{
+	static const char line[] =
+	    "{\"op\":\"call.offered\",\"id\":17,\"call_id\":\"a1b2c3d4-e5f6-4711-8899-"
+	    "aabbccddeeff\","
+	    "\"caller\":\"+442079460123\",\"dialed\":\"+442079460999\",\"ts\":1795392000}";
+	enum proto_error err;
+	char msg[128];
+	struct mallinfo2 before, after;
+	struct proto_req *r;
+
+	if (!arena_pass)
+		return; /* the heap pass: nothing to measure */
+	before = mallinfo2();
+	r = proto_req_parse(line, sizeof(line) - 1, &err, msg, sizeof(msg));
+	after = mallinfo2();
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(after.uordblks - before.uordblks < 4096, "parse took %zu bytes of heap",
+	              after.uordblks - before.uordblks);
+	proto_req_free(r);
 }
 END_TEST
 
@@ -1127,6 +1158,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_parse_small_msg);
 	tcase_add_test(tc, test_parse_big_line);
 	tcase_add_test(tc, test_parse_many_fields);
+	tcase_add_test(tc, test_call_event_fits_the_request);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("op_and_id");
@@ -1163,8 +1195,10 @@ main(void)
 	for (pass = 0; pass < 2; pass++) {
 		SRunner *sr = srunner_create(proto_suite());
 
-		if (pass == 1)
+		if (pass == 1) {
 			proto_init();
+			arena_pass = 1;
+		}
 		srunner_run_all(sr, CK_NORMAL);
 		failed += srunner_ntests_failed(sr);
 		srunner_free(sr);

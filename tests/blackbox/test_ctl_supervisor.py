@@ -464,6 +464,27 @@ class SupFakeServerTest(unittest.TestCase):
                 self.assertEqual((rc, err), (0, ""))
                 self.assertIsNone(out.get())
 
+    def test_tail_stops_on_sigint_while_events_pour_in(self):
+        stop = threading.Event()
+        self.addCleanup(stop.set)
+
+        def handler(req, conn):
+            conn.sendall(line({"ok": True, "topics": req.get("topics")}))
+            burst = line(self.EVENTS[0]) * 200
+            try:
+                while not stop.is_set():
+                    conn.sendall(burst)
+            except OSError:
+                pass
+            return False
+        self.server.handler = handler
+        proc = start_ctl(["--socket", self.path, "tail"])
+        out = Lines(proc.stdout)
+        self.assertEqual(out.get(), self.EXPECTED[0] + "\n")
+        proc.send_signal(signal.SIGINT)
+        rc, err = finish(proc, 3)
+        self.assertEqual((rc, err), (0, ""))
+
     def test_tail_signal_before_subscribe_reply(self):
         self.server.handler = lambda req, conn: time.sleep(5)
         proc = start_ctl(["--socket", self.path, "tail"])
