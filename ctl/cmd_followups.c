@@ -42,7 +42,7 @@ cmd_followups_head(int idw)
 	       "CREATED BY", "NOTE");
 }
 
-/* The daemon's state when it sends one, else worked out from done_at and due_at. */
+/* The daemon's state (by its clock); an older daemon's rows: worked out from done_at, due_at. */
 static const char *
 cmd_followups_state(const cJSON *fu)
 {

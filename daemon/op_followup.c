@@ -175,8 +175,13 @@ followup_list_reply(struct ops_job *oj, struct jbuf *jb)
 
 	jb_key(jb, "followups");
 	jb_arr_begin(jb);
-	for (i = 0; i < fj->list.n; i++)
-		followup_write_json(jb, &fj->list.v[i]);
+	for (i = 0; i < fj->list.n; i++) {
+		/* The state by the daemon's clock, as the filter used it. */
+		jb_obj_begin(jb);
+		followup_write_fields(jb, &fj->list.v[i]);
+		jb_kstr(jb, "state", followup_state(&fj->list.v[i], fj->now));
+		jb_obj_end(jb);
+	}
 	jb_arr_end(jb);
 	ops_cursor_write(jb, fj->next);
 }

@@ -63,6 +63,13 @@ void
 followup_write_json(struct jbuf *jb, const struct followup *fu)
 {
 	jb_obj_begin(jb);
+	followup_write_fields(jb, fu);
+	jb_obj_end(jb);
+}
+
+void
+followup_write_fields(struct jbuf *jb, const struct followup *fu)
+{
 	jb_kint(jb, "id", fu->id);
 	jb_kstr(jb, "caller", fu->caller[0] != '\0' ? fu->caller : NULL);
 	jb_kstr(jb, "call_id", fu->call_id);
@@ -79,5 +86,4 @@ followup_write_json(struct jbuf *jb, const struct followup *fu)
 		jb_knull(jb, "done_by");
 		jb_knull(jb, "done_note");
 	}
-	jb_obj_end(jb);
 }

@@ -46,5 +46,7 @@ const char *followup_state(const struct followup *fu, int64_t now);
  * none), due_at, created_by, created_at, note, done_at, done_by, done_note (null while open).
  */
 void followup_write_json(struct jbuf *jb, const struct followup *fu);
+/* The same fields, written into an object the caller has opened. */
+void followup_write_fields(struct jbuf *jb, const struct followup *fu);
 
 #endif

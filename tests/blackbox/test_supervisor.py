@@ -380,6 +380,10 @@ class FollowUps(Helpers):
                 self.assertEqual(notes(got), want, got)
                 for x in got:
                     self.assertEqual(x["caller"], caller)
+                    # each row says its state, by the daemon's clock
+                    want_state = ("done" if x["done_at"] is not None else
+                                  "overdue" if x["note"] == "overdue" else "open")
+                    self.assertEqual(x["state"], want_state, x)
         # Without a caller: every caller's tasks (this one's and the other's among them).
         everyone = {x["id"] for x in self.followups(state="all")}
         self.assertLessEqual(set(ids) | {elsewhere["id"]}, everyone)
@@ -432,7 +436,7 @@ class FollowUps(Helpers):
         self.err({"op": "followup.done", "id": fu["id"], "by": "sup-7", "note": "me too",
                   "ts": T0 + 200}, "conflict")
         listed = self.followups(caller=caller, state="done")
-        self.assertEqual(listed, [done])
+        self.assertEqual(listed, [dict(done, state="done")])
         rows = [x for x in self.audit(actor="sup-6") if x["action"] == "followup.done"]
         self.assertEqual([x["ts"] for x in rows if x["subject"] in (caller, str(fu["id"]))],
                          [T0 + 100], rows)
