@@ -300,7 +300,10 @@ lifecycle_start(struct server *srv, char **cause)
 		*cause = strdup("out of memory for the call tables");
 		return -1;
 	}
-	calllog_path(srv->settings.db, srv->calls_db, sizeof(srv->calls_db));
+	if (calllog_path(srv->settings.db, srv->calls_db, sizeof(srv->calls_db)) == -1) {
+		*cause = strdup("the call log's path beside it is too long");
+		return -1;
+	}
 	if (calllog_create(srv->calls_db, srv->settings.db, cause) == -1)
 		return -1;
 	log_info("call log %s", srv->calls_db);

@@ -102,8 +102,9 @@ logbatch_run(void *db, struct job *job)
 		}
 		/* A repeated answer or end changes nothing and is not a failure. */
 		if (st != STORE_OK &&
-		    !(st == STORE_CONFLICT && j->items[i].kind != LOGBATCH_INSERT))
-			j->failed++;
+		    !(st == STORE_CONFLICT && j->items[i].kind != LOGBATCH_INSERT) &&
+		    j->failed++ == 0)
+			snprintf(job->errmsg, sizeof(job->errmsg), "%s", calllog_errmsg(db));
 	}
 	job->status = STORE_OK;
 }

@@ -51,7 +51,7 @@ offer_read_quoted(struct server *srv, const struct decision *d)
 		for (k = 0; k < srv->flags.n && srv->flags.v[k].id != d->quoted[i]; k++)
 			;
 		if (k == srv->flags.n)
-			continue;
+			continue; /* not reached: quoted flags are srv->flags' own */
 		memset(&full, 0, sizeof(full));
 		if (store_flag_get(srv->reader, d->quoted[i], &full) != STORE_OK) {
 			srv->m.db_errors++;

@@ -297,12 +297,16 @@ ops_find(const char *name)
 	return NULL;
 }
 
+static int
+ops_entry_allows(const struct op *op, int role)
+{
+	return op != NULL && (role == ROLE_OPS || (op->roles & role));
+}
+
 int
 ops_role_allows(const char *name, int role)
 {
-	const struct op *op = ops_find(name);
-
-	return op != NULL && (role == ROLE_OPS || (op->roles & role));
+	return ops_entry_allows(ops_find(name), role);
 }
 
 void
@@ -335,10 +339,6 @@ ops_dispatch(struct session *s, const char *line, size_t len)
 	char msg[128];
 
 	s->srv->m.request_ns = metrics_now_ns();
-	if (s->srv->stopping) {
-		ops_reply_error(s, NULL, PROTO_UNAVAILABLE, "shutting down");
-		return;
-	}
 	r = proto_req_parse(line, len, &err, msg, sizeof(msg));
 	if (r == NULL) {
 		ops_reply_error(s, NULL, err, msg);
@@ -372,7 +372,7 @@ ops_dispatch_req(struct session *s, struct proto_req *r)
 		ops_reply_error(s, r, PROTO_UNKNOWN_OP, msg);
 	} else if (s->role == ROLE_NONE && entry->run != op_hello) {
 		ops_reply_error(s, r, PROTO_UNAUTHORIZED, "send hello with a token first");
-	} else if (entry->run != op_hello && !ops_role_allows(entry->name, s->role)) {
+	} else if (entry->run != op_hello && !ops_entry_allows(entry, s->role)) {
 		snprintf(msg, sizeof(msg), "op '%s' is not open to the %s role", entry->name,
 		         s->role_name);
 		ops_reply_error(s, r, PROTO_FORBIDDEN, msg);

@@ -244,7 +244,9 @@ writer_main(void *arg)
 		if (!STAILQ_EMPTY(&batch)) {
 			char why[256];
 
-			if (writer_run_batch(w, &batch) != STORE_OK && w->retain_max > 0 && !stop) {
+			enum store_status st = writer_run_batch(w, &batch);
+
+			if (st != STORE_OK && w->retain_max > 0 && !stop) {
 				snprintf(why, sizeof(why), "%s", STAILQ_FIRST(&batch)->errmsg);
 				writer_retry_later(w, &batch, why);
 				if (write(w->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
@@ -252,7 +254,7 @@ writer_main(void *arg)
 				writer_pause(w, WRITER_RETRY_MS);
 				continue;
 			}
-			if (atomic_exchange(&w->failing, 0))
+			if (st == STORE_OK && atomic_exchange(&w->failing, 0))
 				log_info("writer: committing again");
 			writer_hand_back(w, &batch);
 			if (write(w->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)

@@ -228,15 +228,17 @@ calllog_setup(struct calllog *cl, const char *path, char **cause)
 	return 0;
 }
 
-void
+int
 calllog_path(const char *db, char *out, size_t len)
 {
 	size_t n = strlen(db);
+	int w;
 
 	if (n > 3 && strcmp(db + n - 3, ".db") == 0)
-		snprintf(out, len, "%.*s-calls.db", (int)(n - 3), db);
+		w = snprintf(out, len, "%.*s-calls.db", (int)(n - 3), db);
 	else
-		snprintf(out, len, "%s-calls", db);
+		w = snprintf(out, len, "%s-calls", db);
+	return w < 0 || (size_t)w >= len ? -1 : 0;
 }
 
 /* Runs sql (several statements) on db; on failure a cause naming what and path. */

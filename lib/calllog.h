@@ -61,8 +61,11 @@ typedef int (*calllog_cb)(const struct call_row *row, void *arg);
 extern const struct store_migration calllog_migrations[];
 extern const size_t calllog_nmigrations;
 
-/* The call log's file for the main database db: "x.db" -> "x-calls.db", else db + "-calls". */
-void calllog_path(const char *db, char *out, size_t len);
+/*
+ * The call log's file for the main database db: "x.db" -> "x-calls.db", else db + "-calls".
+ * Returns 0, or -1 when it does not fit in len bytes (out is then no path to use).
+ */
+int calllog_path(const char *db, char *out, size_t len);
 
 /*
  * Creates or migrates the call-log file at path (schema/calls/). With main_db, moves the calls

@@ -90,13 +90,13 @@ enum store_status store_flag_add(struct store *s, struct flag *f, const char *ro
 enum store_status store_flag_revoke(struct store *s, int64_t id, const char *by, const char *reason,
                                     const char *role, int64_t ts, struct flag *out);
 
-/* Flags active at ts, for stats. -1 on error. */
 /*
  * Calls cb for every caller that has (or had) a flag, once each, in order. Returns how many, or
  * -1 on error.
  */
 int64_t store_flagged_callers(struct store *s, void (*cb)(const char *caller, void *arg),
                               void *arg);
+/* Flags active at ts, for stats. -1 on error. */
 int64_t store_count_active_flags(struct store *s, int64_t ts);
 
 /* One code's number of active flags. */

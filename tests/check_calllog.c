@@ -282,9 +282,13 @@ START_TEST(test_path)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		calllog_path(cases[i].db, out, sizeof(out));
+		ck_assert_int_eq(calllog_path(cases[i].db, out, sizeof(out)), 0);
 		ck_assert_str_eq(out, cases[i].want);
 	}
+	/* One that fits only without its suffix is refused, not cut. */
+	ck_assert_int_eq(calllog_path("abcdef.db", out, 15), -1);
+	ck_assert_int_eq(calllog_path("abcdef.db", out, 16), 0);
+	ck_assert_str_eq(out, "abcdef-calls.db");
 }
 END_TEST
 
