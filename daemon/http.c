@@ -260,6 +260,13 @@ http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 		next = TAILQ_NEXT(c, entry);
 		if (c->busy || now < c->deadline)
 			continue;
+		/* A reply still going out is not idleness: a client that stops reading it is
+		 * closed by evhttp's own write timeout. */
+		if (evbuffer_get_length(
+		        bufferevent_get_output(evhttp_connection_get_bufferevent(c->evcon))) > 0) {
+			c->deadline = now + h->srv->settings.http_timeout;
+			continue;
+		}
 		h->timeouts++;
 		log_debug("conn=%llu closed reason=timeout timeout_s=%d", (unsigned long long)c->id,
 		          h->srv->settings.http_timeout);
@@ -370,7 +377,8 @@ http_send(struct http_req *hr, int status, const char *ctype, const char *body, 
 	metrics_vec_add(&h->statuses, &label, 1);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  ctype != NULL ? ctype : "application/json");
-	if (len > 0)
+	/* A HEAD reply has the headers only: body bytes would read as the next reply. */
+	if (len > 0 && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
 		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
 	conn = http_conn_busy(h, req, 0);
 	/* The endpoint's pattern, not the path: a path can hold a caller's number. */
@@ -659,7 +667,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		                      : "send Authorization: Bearer <token>");
 		return;
 	}
-	if (h->srv->stopping && hr.ep->run != http_healthz) {
+	if (h->srv->stopping) {
 		http_send_error(&hr, 503, "unavailable", "shutting down");
 		return;
 	}

@@ -24,12 +24,8 @@ http_healthz(struct http_req *hr)
 	enum store_status st;
 	struct jbuf *jb = &srv->out;
 
-	if (srv->stopping) {
-		http_send_error(hr, 503, "unavailable", "shutting down");
-		return;
-	}
-	/* "+0" is never a normalised number: the lookup reads the index and finds nothing. */
-	st = store_caller_flags(srv->reader, "+0", 1, &srv->flags);
+	/* "+0" is never a normalised number: routing's lookup reads its index and finds nothing. */
+	st = store_caller_flags_brief(srv->reader, "+0", 1, &srv->flags);
 	flag_list_clear(&srv->flags);
 	if (st != STORE_OK) {
 		char msg[300];
@@ -74,19 +70,15 @@ monitor_write_flags(struct server *srv, struct monitor_job *mj)
 {
 	const struct policy *p = srv->policy;
 	const char *labels[2] = {"code", NULL};
+	unsigned char seen[MONITOR_CODES_MAX] = {0};
 	size_t i;
-	int k, *seen;
+	int k;
 
 	metrics_head(
 	    &mj->text, "callwarden_flags_active", "gauge",
 	    "Flags in force (not revoked, not expired), by code; counted in the database.");
 	if (mj->n < 0)
 		return;
-	seen = calloc((size_t)mj->n + 1, sizeof(*seen));
-	if (seen == NULL) {
-		mj->text.oom = 1;
-		return;
-	}
 	for (i = 0; i < p->ncodes; i++) {
 		int64_t n = 0;
 
@@ -104,7 +96,6 @@ monitor_write_flags(struct server *srv, struct monitor_job *mj)
 			metrics_sample_u64(&mj->text, "callwarden_flags_active", labels, 1,
 			                   (uint64_t)mj->codes[k].n);
 		}
-	free(seen);
 }
 
 static void

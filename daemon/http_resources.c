@@ -123,9 +123,13 @@ resource_request(struct http_req *hr)
 		return NULL;
 	}
 	if (proto_req_add_str(r, "op", ep->op) == -1) {
+		/* A body's own "op" (bad_field), or no memory to add ours (internal). */
+		err = proto_req_error(r, &emsg);
+		snprintf(msg, sizeof(msg), "%s",
+		         err == PROTO_BAD_FIELD ? "field 'op' comes from the URL, not the body"
+		                                : emsg);
 		proto_req_free(r);
-		http_send_error(hr, 400, "bad_field",
-		                "field 'op' comes from the URL, not the body");
+		http_send_error(hr, http_status_of(err), proto_error_name(err), msg);
 		return NULL;
 	}
 	if (ep->param != NULL)
@@ -173,7 +177,6 @@ http_resource(struct http_req *hr)
 		return;
 	}
 	held->s = s;
-	srv->m.request_ns = held->t0;
 	/* The reply comes through resource_sink, now or after the op's job; held goes with it. */
 	ops_dispatch_req(s, r);
 	proto_req_free(r);

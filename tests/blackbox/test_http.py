@@ -554,6 +554,13 @@ class Resources(HttpCase):
         self.assertEqual(r["status"], "serving")
         r = self.req("HEAD", "/healthz")
         self.assertEqual((r.status, r.body), (200, b""))
+        # No body bytes follow a HEAD reply: the next reply on the connection starts clean.
+        out = raw_exchange(self.daemon.http_port,
+                           b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                           b"GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, _, rest = out.partition(b"\r\n\r\n")
+        self.assertEqual(status_of(head), 200, out)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 "), out)
 
 
 class Errors(HttpCase):
