@@ -28,9 +28,6 @@
 #include "lifecycle.h"
 #include "log.h"
 
-/* Requests held for the call log are retried this often. */
-#define HTTP_PARK_RETRY_US 10000
-
 struct http_conn {
 	TAILQ_ENTRY(http_conn) entry; /* h->fresh, then h->conns */
 	struct http_conn *hnext;      /* hash chain by evcon */
@@ -574,11 +571,13 @@ http_endpoint_find(struct http_req *hr, const char *path)
 	return NULL;
 }
 
-/* Holds a request until the call log has caught up: the HTTP side of reading at its pace. */
+/*
+ * Holds a request until the call log has caught up: the HTTP side of reading at its pace. The
+ * call log's wait (lifecycle.c) runs them again, with the sockets, through http_resume_parked.
+ */
 static void
 http_park(struct http_req *hr)
 {
-	static const struct timeval retry = {0, HTTP_PARK_RETRY_US};
 	struct http *h = hr->h;
 
 	if (!hr->held) {
@@ -594,19 +593,17 @@ http_park(struct http_req *hr)
 		TAILQ_REMOVE(&h->waiting, hr, entry);
 	hr->parked = 1;
 	TAILQ_INSERT_TAIL(&h->parked, hr, entry);
-	if (!evtimer_pending(h->park_ev, NULL))
-		evtimer_add(h->park_ev, &retry);
 }
 
-static void
-http_park_cb(evutil_socket_t fd, short what, void *arg)
+void
+http_resume_parked(struct server *srv)
 {
-	static const struct timeval retry = {0, HTTP_PARK_RETRY_US};
-	struct http *h = arg;
+	struct http *h = srv->http;
 	struct http_req *hr;
 
-	(void)fd;
-	(void)what;
+	if (h == NULL)
+		return;
+	/* Held again should the log fall behind on the way: its wait then calls here again. */
 	while ((hr = TAILQ_FIRST(&h->parked)) != NULL && !lifecycle_backlogged(h->srv)) {
 		TAILQ_REMOVE(&h->parked, hr, entry);
 		hr->parked = 0;
@@ -616,8 +613,6 @@ http_park_cb(evutil_socket_t fd, short what, void *arg)
 		else
 			hr->ep->run(hr);
 	}
-	if (!TAILQ_EMPTY(&h->parked))
-		evtimer_add(h->park_ev, &retry);
 }
 
 static void
@@ -708,10 +703,8 @@ http_open(struct server *srv, char **cause)
 	h->evh = evhttp_new(srv->base);
 	h->fresh_ev = event_new(srv->base, -1, 0, http_fresh_cb, h);
 	h->sweep_ev = event_new(srv->base, -1, EV_PERSIST, http_sweep_cb, h);
-	h->park_ev = evtimer_new(srv->base, http_park_cb, h);
 	h->flush_ev = event_new(srv->base, -1, 0, http_flush_cb, h);
-	if (h->evh == NULL || h->fresh_ev == NULL || h->sweep_ev == NULL || h->park_ev == NULL ||
-	    h->flush_ev == NULL) {
+	if (h->evh == NULL || h->fresh_ev == NULL || h->sweep_ev == NULL || h->flush_ev == NULL) {
 		*cause = strdup("out of memory");
 		return -1;
 	}
@@ -787,8 +780,6 @@ http_free(struct server *srv)
 		event_free(h->fresh_ev);
 	if (h->sweep_ev != NULL)
 		event_free(h->sweep_ev);
-	if (h->park_ev != NULL)
-		event_free(h->park_ev);
 	if (h->flush_ev != NULL)
 		event_free(h->flush_ev);
 	metrics_vec_free(&h->statuses);

@@ -67,7 +67,6 @@ struct http {
 	int loopback;           /* the listener is on a loopback address */
 	struct event *fresh_ev; /* registers the connections accepted this turn */
 	struct event *sweep_ev; /* closes connections idle or slow past the timeout */
-	struct event *park_ev;  /* retries requests held for the call log */
 	struct event *flush_ev; /* writes this turn's replies after its callbacks */
 	struct http_conn_list fresh;
 	struct http_conn_list conns;
@@ -84,6 +83,8 @@ struct http {
 
 /* http.c */
 /* Sends a reply in one piece; a held hr is freed. ctype NULL: application/json. */
+/* Runs the requests held while the call log was behind (called when it has caught up). */
+void http_resume_parked(struct server *srv);
 void http_send(struct http_req *hr, int status, const char *ctype, const char *body, size_t len);
 /* A JSON error reply in the protocol's shape; code is a protocol or HTTP-only code. */
 void http_send_error(struct http_req *hr, int status, const char *code, const char *msg);

@@ -14,6 +14,7 @@
 
 #include "calllog.h"
 #include "calls.h"
+#include "http.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "logbatch.h"
@@ -205,6 +206,7 @@ lifecycle_calllog_wait_cb(evutil_socket_t fd, short what, void *arg)
 	log_info("call log caught up backlog=%zu: reading again",
 	         logbatch_rows_pending(srv->calllog_batch));
 	session_resume_all(srv);
+	http_resume_parked(srv);
 }
 
 int

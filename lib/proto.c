@@ -392,6 +392,7 @@ proto_req_add(struct proto_req *r, const char *name, cJSON *item)
 {
 	if (item == NULL)
 		return proto_req_fail(r, PROTO_INTERNAL, "out of memory");
+	r->heap_nodes = 1; /* item, and its name, come from the heap even in a parsed tree */
 	if (cJSON_GetObjectItemCaseSensitive(r->root, name) != NULL) {
 		cJSON_Delete(item);
 		return proto_req_fail(r, PROTO_BAD_FIELD, "field '%s' is given twice", name);

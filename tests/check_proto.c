@@ -311,6 +311,29 @@ START_TEST(test_call_event_fits_the_request)
 }
 END_TEST
 
+/*
+ * Fields added to a parsed request (as the HTTP API adds the op and path parameters) read back
+ * and are freed with it: under the sanitizers a leak fails the run.
+ */
+START_TEST(test_add_to_parsed)
+{
+	static const char line[] = "{\"note\":\"from the body\"}";
+	enum proto_error err;
+	char msg[128];
+	const char *v = NULL;
+	struct proto_req *r = proto_req_parse(line, sizeof(line) - 1, &err, msg, sizeof(msg));
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(proto_req_add_str(r, "op", "flag.add"), 0);
+	ck_assert_int_eq(proto_req_add_str(r, "caller", "+15551230000"), 0);
+	ck_assert_str_eq(proto_req_op(r), "flag.add");
+	ck_assert_int_eq(proto_str(r, "note", PROTO_REQUIRED, 64, &v), 1);
+	ck_assert_str_eq(v, "from the body");
+	ck_assert_int_eq(proto_req_add_str(r, "note", "again"), -1);
+	proto_req_free(r);
+}
+END_TEST
+
 /* A tree of many nodes, spread over several arena blocks when parsed in one, reads back whole. */
 START_TEST(test_parse_many_fields)
 {
@@ -1159,6 +1182,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_parse_big_line);
 	tcase_add_test(tc, test_parse_many_fields);
 	tcase_add_test(tc, test_call_event_fits_the_request);
+	tcase_add_test(tc, test_add_to_parsed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("op_and_id");
